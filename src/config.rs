@@ -1,0 +1,1 @@
+//! User configuration (tables, index location, theme, models).

@@ -1,0 +1,137 @@
+//! The inpatient record model and its importers.
+//!
+//! A [`Record`] is an id plus ordered named sections (主诉, 现病史, 出院诊断,
+//! 手术名称, 手术经过, …) and, when the source has them, gold codes per track
+//! with the principal code first.
+
+use serde::{Deserialize, Serialize};
+
+/// Which coding track: ICD-10 diagnoses or ICD-9-CM-3 procedures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Track {
+    Diagnosis,
+    Procedure,
+}
+
+impl Track {
+    pub const ALL: [Track; 2] = [Track::Diagnosis, Track::Procedure];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Track::Diagnosis => "diagnosis",
+            Track::Procedure => "procedure",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Track::Diagnosis => "诊断",
+            Track::Procedure => "手术",
+        }
+    }
+}
+
+/// One named section of a record, in the order the source gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    pub name: String,
+    pub text: String,
+}
+
+/// A gold code with the name the source gives for it, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoldCode {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Gold codes per track; the principal code is first. `None` means the
+/// source has no gold for that track (CCL25 has no procedures).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gold {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnoses: Option<Vec<GoldCode>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedures: Option<Vec<GoldCode>>,
+}
+
+impl Gold {
+    pub fn track(&self, track: Track) -> Option<&[GoldCode]> {
+        match track {
+            Track::Diagnosis => self.diagnoses.as_deref(),
+            Track::Procedure => self.procedures.as_deref(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.diagnoses.is_none() && self.procedures.is_none()
+    }
+}
+
+/// A de-identified inpatient record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub sections: Vec<Section>,
+    #[serde(default, skip_serializing_if = "Gold::is_empty")]
+    pub gold: Gold,
+}
+
+/// Well-known section names (the JointCoder / CCL25 field names).
+pub mod fields {
+    pub const CHIEF_COMPLAINT: &str = "主诉";
+    pub const PRESENT_ILLNESS: &str = "现病史";
+    pub const PAST_HISTORY: &str = "既往史";
+    pub const ADMISSION_STATUS: &str = "入院情况";
+    pub const ADMISSION_DIAGNOSIS: &str = "入院诊断";
+    pub const TREATMENT_COURSE: &str = "诊疗经过";
+    pub const COURSE_NOTES: &str = "病程记录";
+    pub const PROCEDURE_NAMES: &str = "手术名称";
+    pub const OPERATIVE_REPORT: &str = "手术经过";
+    pub const DISCHARGE_DIAGNOSIS: &str = "出院诊断";
+    pub const DISCHARGE_STATUS: &str = "出院情况";
+    pub const DISCHARGE_ORDERS: &str = "出院医嘱";
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>) -> Self {
+        Record {
+            id: id.into(),
+            sections: Vec::new(),
+            gold: Gold::default(),
+        }
+    }
+
+    /// Appends a section (builder style).
+    pub fn with_section(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.sections.push(Section {
+            name: name.into(),
+            text: text.into(),
+        });
+        self
+    }
+
+    /// The text of the first section with this name, if present and non-blank.
+    pub fn section(&self, name: &str) -> Option<&str> {
+        self.sections
+            .iter()
+            .find(|s| s.name == name && !s.text.trim().is_empty())
+            .map(|s| s.text.as_str())
+    }
+
+    /// Index of the first section with this name.
+    pub fn section_index(&self, name: &str) -> Option<usize> {
+        self.sections.iter().position(|s| s.name == name)
+    }
+
+    /// Total characters of text.
+    pub fn char_len(&self) -> usize {
+        self.sections.iter().map(|s| s.text.chars().count()).sum()
+    }
+
+    /// True when no section holds any non-blank text.
+    pub fn is_blank(&self) -> bool {
+        self.sections.iter().all(|s| s.text.trim().is_empty())
+    }
+}

@@ -1,0 +1,1 @@
+//! Code Also rules for ICD-9-CM-3 procedures and their index.
