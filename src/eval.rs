@@ -98,7 +98,11 @@ impl TrackEval {
             m.predicted += p.len();
             m.gold += g.len();
             let union = p.union(&g).count();
-            jac += if union == 0 { 1.0 } else { tp as f64 / union as f64 };
+            jac += if union == 0 {
+                1.0
+            } else {
+                tp as f64 / union as f64
+            };
             let dcg: f64 = pair
                 .predicted
                 .iter()
@@ -107,7 +111,9 @@ impl TrackEval {
                 .filter(|(_, c)| g.contains(c))
                 .map(|(i, _)| 1.0 / (i as f64 + 2.0).log2())
                 .sum();
-            let idcg: f64 = (0..g.len().min(3)).map(|i| 1.0 / (i as f64 + 2.0).log2()).sum();
+            let idcg: f64 = (0..g.len().min(3))
+                .map(|i| 1.0 / (i as f64 + 2.0).log2())
+                .sum();
             ndcg += if idcg == 0.0 { 1.0 } else { dcg / idcg };
             let principal_ok = match (pair.predicted.first(), pair.gold.first()) {
                 (Some(a), Some(b)) => a == b,
@@ -122,8 +128,16 @@ impl TrackEval {
             ccl += 0.5 * (principal_ok as u8 as f64) + 0.5 * f1(&po, &go);
         }
         let nf = n as f64;
-        m.precision = if m.predicted == 0 { 0.0 } else { m.true_positives as f64 / m.predicted as f64 };
-        m.recall = if m.gold == 0 { 0.0 } else { m.true_positives as f64 / m.gold as f64 };
+        m.precision = if m.predicted == 0 {
+            0.0
+        } else {
+            m.true_positives as f64 / m.predicted as f64
+        };
+        m.recall = if m.gold == 0 {
+            0.0
+        } else {
+            m.true_positives as f64 / m.gold as f64
+        };
         m.f1 = if m.precision + m.recall == 0.0 {
             0.0
         } else {
@@ -160,10 +174,16 @@ mod tests {
     #[test]
     fn perfect_and_partial() {
         let mut e = TrackEval::new(Track::Diagnosis);
-        e.add(&v(&["I21.401", "I10.x00x032"]), &v(&["I21.401", "I10.X00X032"]));
+        e.add(
+            &v(&["I21.401", "I10.x00x032"]),
+            &v(&["I21.401", "I10.X00X032"]),
+        );
         let m = e.metrics();
         assert_eq!((m.precision, m.recall, m.f1), (1.0, 1.0, 1.0));
-        assert_eq!((m.principal_accuracy, m.ccl25_score, m.ndcg3, m.jaccard), (1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (m.principal_accuracy, m.ccl25_score, m.ndcg3, m.jaccard),
+            (1.0, 1.0, 1.0, 1.0)
+        );
 
         let mut e = TrackEval::new(Track::Diagnosis);
         // principal wrong, one of two others right, one extra

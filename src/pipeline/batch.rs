@@ -25,7 +25,11 @@ impl Ablation {
                     let t = match t.trim().to_ascii_lowercase().as_str() {
                         "diagnosis" | "diag" | "d" => Track::Diagnosis,
                         "procedure" | "proc" | "p" => Track::Procedure,
-                        other => return Err(format!("unknown track `{other}` in `{spec}` (diagnosis or procedure)")),
+                        other => {
+                            return Err(format!(
+                                "unknown track `{other}` in `{spec}` (diagnosis or procedure)"
+                            ))
+                        }
                     };
                     (Some(t), s)
                 }
@@ -51,7 +55,10 @@ impl Ablation {
     }
 
     pub fn labels(&self) -> Vec<String> {
-        self.0.iter().map(|(t, k)| format!("{}:{}", t.label(), k.label())).collect()
+        self.0
+            .iter()
+            .map(|(t, k)| format!("{}:{}", t.label(), k.label()))
+            .collect()
     }
 }
 
@@ -109,7 +116,11 @@ impl CodedRecord {
         CodedRecord {
             id: run.record_id.clone(),
             method,
-            stages_off: run.disabled().iter().map(|(t, k)| format!("{}:{}", t.label(), k.label())).collect(),
+            stages_off: run
+                .disabled()
+                .iter()
+                .map(|(t, k)| format!("{}:{}", t.label(), k.label()))
+                .collect(),
             diagnosis: FinalCode::from_items(run.final_items(Track::Diagnosis)),
             procedure: FinalCode::from_items(run.final_items(Track::Procedure)),
             stages: with_trace.then(|| run.clone()),
@@ -118,7 +129,12 @@ impl CodedRecord {
 }
 
 /// Codes one record from scratch with the given stages off.
-pub fn code_record(engine: &mut Engine, record: &Record, ablation: &Ablation, ctl: &mut Control) -> Result<Run> {
+pub fn code_record(
+    engine: &mut Engine,
+    record: &Record,
+    ablation: &Ablation,
+    ctl: &mut Control,
+) -> Result<Run> {
     let mut run = Run::new(record.id.clone());
     ablation.apply(&mut run);
     engine.run_pending(record, &mut run, ctl)?;
@@ -129,7 +145,11 @@ pub fn code_record(engine: &mut Engine, record: &Record, ablation: &Ablation, ct
 pub fn score(record: &Record, run: &Run, diag: &mut TrackEval, proc_: &mut TrackEval) {
     for (track, ev) in [(Track::Diagnosis, diag), (Track::Procedure, proc_)] {
         if let Some(gold) = record.gold.track(track) {
-            let predicted: Vec<String> = run.final_items(track).iter().filter_map(|i| i.code.clone()).collect();
+            let predicted: Vec<String> = run
+                .final_items(track)
+                .iter()
+                .filter_map(|i| i.code.clone())
+                .collect();
             let gold: Vec<String> = gold.iter().map(|g| g.code.clone()).collect();
             ev.add(&predicted, &gold);
         }

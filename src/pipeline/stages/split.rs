@@ -64,9 +64,17 @@ fn find_number(s: &str, n: usize, from: usize) -> Option<(usize, usize)> {
 /// Splits a numbered list into its items; falls back to the whole text.
 fn split_numbered(s: &str) -> Vec<Piece> {
     let mut marks: Vec<(usize, usize)> = Vec::new(); // (number start, text start)
-    // Lists usually start at 1, but a continued list may start anywhere.
-    let lead: String = s.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect();
-    let mut expect = lead.parse::<usize>().ok().filter(|&n| n > 0 && n < 200).unwrap_or(1);
+                                                     // Lists usually start at 1, but a continued list may start anywhere.
+    let lead: String = s
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let mut expect = lead
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0 && n < 200)
+        .unwrap_or(1);
     let mut from = 0;
     // The first number may be 1 (usual) or missing.
     while expect < 200 {
