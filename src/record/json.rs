@@ -128,3 +128,72 @@ pub(crate) fn describe_error(e: &serde_json::Error) -> String {
     // serde_json's Display already ends with "at line L column C".
     format!("{what}: {e}")
 }
+
+/// Replaces the bare `NaN`, `Infinity` and `-Infinity` tokens that pandas
+/// and Python's `json` write for missing values (not JSON, so serde_json
+/// rejects them) with `null`, leaving string contents alone. Columns reported
+/// for later errors on such a line shift by the length difference.
+pub(crate) fn replace_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        let token = [&b"NaN"[..], b"Infinity", b"-Infinity"]
+            .into_iter()
+            .find(|t| bytes[i..].starts_with(t));
+        let boundary_before = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if let (Some(t), true) = (token, boundary_before) {
+            let end = i + t.len();
+            if end == bytes.len() || !bytes[end].is_ascii_alphanumeric() {
+                out.push_str(&text[copied..i]);
+                out.push_str("null");
+                copied = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_tokens_become_null_outside_strings() {
+        let s = r#"[{"a": NaN, "b": "NaN \" Infinity", "c": -Infinity, "d": [Infinity]}]"#;
+        let fixed = replace_non_finite(s);
+        assert_eq!(
+            fixed,
+            r#"[{"a": null, "b": "NaN \" Infinity", "c": null, "d": [null]}]"#
+        );
+        assert!(serde_json::from_str::<Value>(&fixed).is_ok());
+        assert!(matches!(
+            replace_non_finite("[1, 2]"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}

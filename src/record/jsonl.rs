@@ -3,7 +3,7 @@
 //! # Record schema
 //!
 //! One record is one JSON object, exactly as serde serializes
-//! [`Record`](super::Record):
+//! [`Record`]:
 //!
 //! ```json
 //! {"id": "ZY0001",

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::collect::{dedup_across, Collector};
 use super::encoding::{decode_bytes, decode_head_lossy};
-use super::json::{describe_error, Item};
+use super::json::{describe_error, replace_non_finite, Item};
 use super::{ccl25, jointcoder, jsonl, plain, Record};
 use crate::error::{Error, Location, Result};
 
@@ -154,7 +154,8 @@ fn load_with_positions(path: &Path) -> Result<(LoadReport, Vec<String>)> {
             c
         }
         RecordFormat::Jsonl => {
-            let text = decode_bytes(&bytes).map_err(fail)?.text;
+            let decoded = decode_bytes(&bytes).map_err(fail)?.text;
+            let text = replace_non_finite(&decoded);
             let mut c = Collector::new(path, jsonl::ID_FIELD);
             // A pretty-printed single record spans lines; try it whole first.
             let multi_line = text.trim().lines().nth(1).is_some();
@@ -167,7 +168,8 @@ fn load_with_positions(path: &Path) -> Result<(LoadReport, Vec<String>)> {
             c
         }
         RecordFormat::Ccl25Json | RecordFormat::JsonArray => {
-            let text = decode_bytes(&bytes).map_err(fail)?.text;
+            let decoded = decode_bytes(&bytes).map_err(fail)?.text;
+            let text = replace_non_finite(&decoded);
             let items: Vec<Item> = serde_json::from_str(&text).map_err(|e| {
                 fail(format!(
                     "{} (expected a JSON array of record objects)",

@@ -14,11 +14,11 @@
 
 use serde::{Deserialize, Serialize};
 
-mod ccl25;
+pub mod ccl25;
 pub mod codes;
 pub mod collect;
 pub mod encoding;
-mod jointcoder;
+pub mod jointcoder;
 mod json;
 pub mod jsonl;
 mod load;
