@@ -9,8 +9,8 @@
 //!
 //! Text after a heading on the same line belongs to that section. Text before
 //! the first heading goes to a section named [`BODY`]. The record id is the
-//! first `ID:` / `病案号：` / `住院号：` / `病案标识：` line (removed from the
-//! text), else the file stem. A text file holds exactly one record.
+//! first token after the first `ID:` / `病案号：` / `住院号：` / `病案标识：`
+//! at a line start (removed from the text), else the file stem. A text file holds exactly one record.
 
 use std::sync::LazyLock;
 
@@ -72,7 +72,7 @@ static COLON_HEADING: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static ID_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?i:ID|病案号|住院号|病案标识)\s*[:：]\s*(\S.*?)\s*$")
+    Regex::new(r"^\s*(?i:ID|病案号|住院号|病案标识)\s*[:：]\s*(\S+)\s*(.*)$")
         .expect("valid id line regex")
 });
 
@@ -107,6 +107,14 @@ pub fn parse_text(text: &str, fallback_id: &str) -> Record {
             if let Some(caps) = ID_LINE.captures(line) {
                 record.id = caps[1].to_owned();
                 found_id = true;
+                // `住院号：123 床号：5`: the id is the first token; keep the rest.
+                let rest = caps[2].trim();
+                if !rest.is_empty() {
+                    if !current.text.is_empty() {
+                        current.text.push('\n');
+                    }
+                    current.text.push_str(rest);
+                }
                 continue;
             }
         }
@@ -157,6 +165,14 @@ mod tests {
         let r = parse_text("【主诉】心悸1天", "rec-7");
         assert_eq!(r.id, "rec-7");
         assert_eq!(r.sections.len(), 1);
+    }
+
+    #[test]
+    fn id_is_the_first_token_of_its_line() {
+        let r = parse_text("住院号：ZY77 床号：12\n【主诉】胸痛", "x");
+        assert_eq!(r.id, "ZY77");
+        assert_eq!(r.sections[0].name, BODY);
+        assert_eq!(r.sections[0].text, "床号：12");
     }
 
     #[test]
