@@ -140,7 +140,19 @@ fn load_with_positions(path: &Path) -> Result<(LoadReport, Vec<String>)> {
     let c = match format {
         RecordFormat::JointCoderXlsx => {
             let mut c = Collector::new(path, "ID");
-            jointcoder::load(path, bytes, &mut c)?;
+            // The zip/XML parsers are third-party code fed untrusted bytes; a
+            // bug there must cost one file, not the coder's session.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                jointcoder::load(path, bytes, &mut c)
+            }));
+            match outcome {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(fail(
+                        "the spreadsheet reader failed on this file (corrupt workbook?)".to_owned(),
+                    ))
+                }
+            }
             c
         }
         RecordFormat::Text => {
