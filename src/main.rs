@@ -1,3 +1,59 @@
-fn main() {
-    println!("icdflow");
+//! icdflow command line: a thin face on the library.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use icdflow::cli;
+
+#[derive(Parser)]
+#[command(name = "icdflow", version, about = "ICD coding workbench for Chinese inpatient records")]
+struct Cli {
+    /// Log file (default: icdflow.log in the user data dir). Logs never go to the terminal.
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open records in the terminal workbench.
+    Tui(cli::tui::TuiArgs),
+    /// Code records headless; JSON Lines out.
+    Code(cli::code::CodeArgs),
+    /// Code records with gold codes and print the metrics.
+    Eval(cli::eval::EvalArgs),
+    /// Look up codes by name, code, code prefix or pinyin initials.
+    Lookup(cli::lookup::LookupArgs),
+    /// Build the search indexes of the configured tables.
+    Index(cli::index::IndexArgs),
+    /// Turn a hospital's own code table into the product's table format.
+    Import(cli::import::ImportArgs),
+    /// Install the default tables and build the indexes (run by scripts/setup.sh).
+    Setup(cli::setup::SetupArgs),
+    /// Measure model load, per-stage latency, tokens/s and memory.
+    Bench(cli::bench::BenchArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let _log = cli::logging::init(cli.log_file.as_deref());
+    let result = match cli.command {
+        Command::Tui(a) => cli::tui::run(a),
+        Command::Code(a) => cli::code::run(a),
+        Command::Eval(a) => cli::eval::run(a),
+        Command::Lookup(a) => cli::lookup::run(a),
+        Command::Index(a) => cli::index::run(a),
+        Command::Import(a) => cli::import::run(a),
+        Command::Setup(a) => cli::setup::run(a),
+        Command::Bench(a) => cli::bench::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,4 +1,8 @@
 //! Command-line subcommands. Each file holds one subcommand's clap `Args`
 //! and its `run` function; `main.rs` only dispatches.
 
+pub mod code;
 pub mod common;
+pub mod context;
+pub mod eval;
+pub mod logging;

@@ -9,6 +9,7 @@ use super::context::CodingContext;
 use super::run::{Method, Run, Status, Trace};
 use super::stage::StageKind;
 use super::stages;
+use crate::agents::{Agents, StageJob};
 use crate::record::{Record, Track};
 use crate::Result;
 
@@ -66,12 +67,22 @@ pub const CANCELLED: &str = "cancelled";
 /// the TUI keeps it on one worker thread.
 pub struct Engine {
     ctx: Arc<CodingContext>,
+    agents: Option<Agents>,
 }
 
 impl Engine {
     /// An engine that does every stage by retrieval and rules (no model).
     pub fn new(ctx: Arc<CodingContext>) -> Self {
-        Engine { ctx }
+        Engine { ctx, agents: None }
+    }
+
+    /// An engine whose agent stages use a model.
+    pub fn with_agents(ctx: Arc<CodingContext>, agents: Agents) -> Self {
+        Engine { ctx, agents: Some(agents) }
+    }
+
+    pub fn agents(&self) -> Option<&Agents> {
+        self.agents.as_ref()
     }
 
     pub fn context(&self) -> &Arc<CodingContext> {
@@ -80,57 +91,68 @@ impl Engine {
 
     /// One line saying what does the work, for status bars and reports.
     pub fn describe(&self) -> String {
-        "retrieval + rules (no model)".to_string()
+        match &self.agents {
+            Some(a) => format!("agents ({}) over retrieval + rules", a.model_name()),
+            None => "retrieval + rules (no model)".to_string(),
+        }
     }
 
-    /// Runs one stage on both tracks where it applies and is switched on or
-    /// needs a run. Stages already current are left alone unless `force`.
-    pub fn run_stage(
-        &mut self,
-        record: &Record,
-        run: &mut Run,
-        kind: StageKind,
-        force: bool,
-        ctl: &mut Control,
-    ) -> Result<()> {
-        for track in Track::ALL {
-            let Some(state) = run.stage(track, kind) else {
-                continue;
-            };
-            if !force && !state.needs_run() {
-                continue;
-            }
-            let enabled = state.enabled;
-            if ctl.cancelled() {
-                return Err(crate::Error::Other(CANCELLED.into()));
-            }
+    /// Runs one stage on both tracks where it applies and needs a run (or
+    /// always, with `force`). The no-model stage runs first; agents, when
+    /// configured, refine its result with both tracks' questions in one batch.
+    pub fn run_stage(&mut self, record: &Record, run: &mut Run, kind: StageKind, force: bool, ctl: &mut Control) -> Result<()> {
+        let tracks: Vec<Track> = Track::ALL
+            .into_iter()
+            .filter(|&t| run.stage(t, kind).is_some_and(|s| force || s.needs_run()))
+            .collect();
+        if tracks.is_empty() {
+            return Ok(());
+        }
+        if ctl.cancelled() {
+            return Err(crate::Error::Other(CANCELLED.into()));
+        }
+        let t0 = Instant::now();
+        let mut jobs = Vec::new();
+        for &track in &tracks {
             ctl.emit(Event::StageStarted { track, kind });
             run.set_running(track, kind);
+            let state = run.stage(track, kind).expect("filtered");
             let input = run.track(track).input_of(kind).to_vec();
-            let t0 = Instant::now();
-            let result = if enabled {
-                stages::run_rule_stage(&self.ctx, record, track, kind, &input)
-            } else {
+            if !state.enabled {
                 let mut trace = Trace::new(Method::Off);
                 trace.note("stage switched off: input passed through");
-                Ok((input, trace))
-            };
-            match result {
-                Ok((items, mut trace)) => {
-                    trace.elapsed_ms = t0.elapsed().as_secs_f64() * 1e3;
-                    run.set_output(track, kind, items, trace);
-                }
-                Err(e) => run.set_failed(track, kind, e.to_string()),
+                jobs.push(StageJob { track, items: input.clone(), input, trace });
+                continue;
             }
-            let status = run
-                .stage(track, kind)
-                .map(|s| s.status)
-                .unwrap_or(Status::Failed);
-            ctl.emit(Event::StageFinished {
-                track,
-                kind,
-                status,
-            });
+            match stages::run_rule_stage(&self.ctx, record, track, kind, &input) {
+                Ok((items, trace)) => jobs.push(StageJob { track, input, items, trace }),
+                Err(e) => {
+                    run.set_failed(track, kind, e.to_string());
+                    ctl.emit(Event::StageFinished { track, kind, status: Status::Failed });
+                }
+            }
+        }
+        if let Some(agents) = &mut self.agents {
+            let (mut on, off): (Vec<StageJob>, Vec<StageJob>) = jobs.into_iter().partition(|j| j.trace.method != Method::Off && agents.serves(kind, j.track));
+            if !on.is_empty() {
+                agents.refine(&self.ctx, record, kind, &mut on, ctl)?;
+            }
+            jobs = on.into_iter().chain(off).collect();
+        }
+        let cancelled = ctl.cancelled();
+        for mut job in jobs {
+            if cancelled {
+                // Leave the run consistent: the stage keeps its old list and must run again.
+                run.set_failed(job.track, kind, CANCELLED);
+            } else {
+                job.trace.elapsed_ms = t0.elapsed().as_secs_f64() * 1e3;
+                run.set_output(job.track, kind, job.items, job.trace);
+            }
+            let status = run.stage(job.track, kind).map(|s| s.status).unwrap_or(Status::Failed);
+            ctl.emit(Event::StageFinished { track: job.track, kind, status });
+        }
+        if cancelled {
+            return Err(crate::Error::Other(CANCELLED.into()));
         }
         Ok(())
     }

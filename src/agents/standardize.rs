@@ -1,0 +1,219 @@
+//! Standardization agent: for each field item that retrieval cannot settle
+//! by an exact name, the model picks among retrieved table names (or a split
+//! into several names) by letter; `x` keeps the raw text unmapped.
+
+use serde::Serialize;
+
+use super::answer::{array_values, span_prob};
+use crate::llm::Completion;
+use crate::pipeline::context::CodingContext;
+use crate::pipeline::stages::split::split_field;
+use crate::pipeline::stages::standardize::source_fields;
+use crate::pipeline::{Flag, Item, Origin, Span};
+use crate::record::{Record, Track};
+use crate::search::MatchOptions;
+
+const LETTERS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
+/// One choice offered for an item: one or more table entries.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub entries: Vec<(usize, Span)>,
+}
+
+/// A field item: settled by retrieval, or open with choices for the model.
+#[derive(Debug, Clone)]
+pub enum Slot {
+    Settled(Vec<Item>),
+    Open { raw: String, span: Span, choices: Vec<Choice> },
+}
+
+#[derive(Serialize)]
+struct OptionView {
+    letter: &'static str,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct ItemView {
+    raw: String,
+    options: Vec<OptionView>,
+}
+
+/// The prepared question.
+pub struct Task {
+    pub field: String,
+    pub slots: Vec<Slot>,
+}
+
+/// Splits the field and retrieves choices; `None` when the record lacks the field.
+pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> Option<Task> {
+    let (si, field) = source_fields(track).iter().find_map(|f| {
+        record
+            .section_index(f)
+            .filter(|&i| !record.sections[i].text.trim().is_empty())
+            .map(|i| (i, f.to_string()))
+    })?;
+    let matcher = ctx.matcher(track);
+    let term = matcher.terminology();
+    let lexicon = ctx.lexicon(track);
+    let text = &record.sections[si].text;
+    let mut slots = Vec::new();
+    for p in split_field(text) {
+        let span = Span {
+            section: si,
+            start: p.start,
+            end: p.end,
+        };
+        if let Some(e) = lexicon.exact(&p.text) {
+            slots.push(Slot::Settled(vec![item(term, e, 1.0, span, &p.text)]));
+            continue;
+        }
+        let mut choices: Vec<Choice> = Vec::new();
+        if let Some(seg) = lexicon.segment(&p.text) {
+            let starts: Vec<usize> = p.text.char_indices().map(|(b, _)| b).chain([p.text.len()]).collect();
+            choices.push(Choice {
+                entries: seg
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.entry,
+                            Span {
+                                section: si,
+                                start: p.start + starts[h.start],
+                                end: p.start + starts[h.end],
+                            },
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        for m in matcher.match_text(&p.text, &MatchOptions { limit: k, assignable_only: true }) {
+            if choices.len() >= LETTERS.len() {
+                break;
+            }
+            if !choices.iter().any(|c| c.entries.len() == 1 && c.entries[0].0 == m.entry) {
+                choices.push(Choice {
+                    entries: vec![(m.entry, span)],
+                });
+            }
+        }
+        slots.push(Slot::Open {
+            raw: p.text.clone(),
+            span,
+            choices,
+        });
+    }
+    Some(Task { field, slots })
+}
+
+fn item(term: &crate::terminology::Terminology, entry: usize, conf: f32, span: Span, raw: &str) -> Item {
+    let e = term.entry(entry);
+    let mut it = Item::new(e.name.clone(), Origin::Retrieval)
+        .with_code(e.code.clone())
+        .with_confidence(conf)
+        .with_source(raw.to_string());
+    it.evidence.push(span);
+    it
+}
+
+impl Task {
+    /// Items the model must decide.
+    pub fn open_count(&self) -> usize {
+        self.slots.iter().filter(|s| matches!(s, Slot::Open { .. })).count()
+    }
+
+    /// Template context.
+    pub fn view(&self, ctx: &CodingContext, track: Track) -> impl Serialize {
+        let term = ctx.matcher(track).terminology();
+        let items: Vec<ItemView> = self
+            .slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Open { raw, choices, .. } => Some(ItemView {
+                    raw: raw.clone(),
+                    options: choices
+                        .iter()
+                        .zip(LETTERS)
+                        .map(|(c, letter)| OptionView {
+                            letter,
+                            text: c.entries.iter().map(|(e, _)| term.entry(*e).name.as_str()).collect::<Vec<_>>().join(" + "),
+                        })
+                        .collect(),
+                }),
+                Slot::Settled(_) => None,
+            })
+            .collect();
+        minijinja::context! {
+            track => track.label(), track_zh => track.label_zh(), field => self.field, items => items
+        }
+    }
+
+    /// JSON schema of the answer: one letter (or `x`) per open item.
+    pub fn schema(&self) -> serde_json::Value {
+        let n = self.open_count();
+        let widest = self
+            .slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Open { choices, .. } => Some(choices.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let mut letters: Vec<&str> = LETTERS[..widest].to_vec();
+        letters.push("x");
+        serde_json::json!({
+            "type": "object",
+            "properties": {"picks": {"type": "array", "items": {"type": "string", "enum": letters}, "minItems": n, "maxItems": n}},
+            "required": ["picks"]
+        })
+    }
+
+    /// Builds the list from the model's picks.
+    pub fn apply(&self, ctx: &CodingContext, track: Track, c: &Completion, low: f32) -> Result<Vec<Item>, String> {
+        let term = ctx.matcher(track).terminology();
+        let picks = array_values(&c.text, "picks").ok_or_else(|| format!("answer is not {{\"picks\":[…]}}: {}", c.text))?;
+        if picks.len() != self.open_count() {
+            return Err(format!("{} picks for {} items", picks.len(), self.open_count()));
+        }
+        let mut picks = picks.into_iter();
+        let mut out: Vec<Item> = Vec::new();
+        for slot in &self.slots {
+            let new: Vec<Item> = match slot {
+                Slot::Settled(items) => items.clone(),
+                Slot::Open { raw, span, choices } => {
+                    let (letter, range) = picks.next().expect("counted");
+                    let p = span_prob(c, &range);
+                    let chosen = LETTERS.iter().position(|l| *l == letter).and_then(|i| choices.get(i));
+                    match chosen {
+                        Some(choice) => choice
+                            .entries
+                            .iter()
+                            .map(|(e, s)| {
+                                let mut it = item(term, *e, p, *s, raw);
+                                it.origin = Origin::Agent;
+                                if p < low {
+                                    it.flag(Flag::LowConfidence);
+                                }
+                                it
+                            })
+                            .collect(),
+                        None => {
+                            let mut it = Item::new(raw.clone(), Origin::Agent).with_confidence(p).with_source(raw.clone());
+                            it.evidence.push(*span);
+                            it.flag(Flag::Unmapped);
+                            vec![it]
+                        }
+                    }
+                }
+            };
+            for it in new {
+                if it.code.is_none() || !out.iter().any(|o| o.code == it.code) {
+                    out.push(it);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,73 @@
+//! `icdflow code FILE…`: codes records headless and writes JSON Lines.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::common::TableArgs;
+use super::context;
+use crate::pipeline::batch::{code_record, Ablation, CodedRecord};
+use crate::pipeline::engine::Control;
+
+#[derive(Debug, clap::Args)]
+pub struct CodeArgs {
+    /// Record files (JointCoder xlsx, CCL25 json, jsonl, text).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write JSON Lines here instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Include every stage's list and trace.
+    #[arg(long)]
+    pub trace: bool,
+    /// Switch a stage off (`validate`, `procedure:mine`, …); repeatable.
+    #[arg(long, value_name = "STAGE")]
+    pub ablate: Vec<String>,
+    /// Only these record ids (repeatable).
+    #[arg(long = "record", value_name = "ID")]
+    pub records: Vec<String>,
+    #[command(flatten)]
+    pub tables: TableArgs,
+    #[command(flatten)]
+    pub agents: super::context::AgentArgs,
+}
+
+pub fn run(args: CodeArgs) -> anyhow::Result<()> {
+    let ablation = Ablation::parse(&args.ablate).map_err(anyhow::Error::msg)?;
+    let records = context::load_records(&args.files, &args.records)?;
+    let mut engine = context::engine(&args.tables, &args.agents)?;
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let bar = context::progress_bar(records.len() as u64, "coding");
+    let cancel = context::ctrlc_flag();
+    let mut sink = |_e| {};
+    let mut ctl = Control::new(&cancel, &mut sink);
+    let method = engine.describe();
+    let mut failed = 0;
+    for r in &records {
+        match code_record(&mut engine, r, &ablation, &mut ctl) {
+            Ok(run) => {
+                let line = CodedRecord::from_run(&run, method.clone(), args.trace);
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+            }
+            Err(e) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("record {}: {e}", r.id));
+            }
+        }
+        bar.inc(1);
+        if ctl.cancelled() {
+            break;
+        }
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    eprintln!("coded {} records ({failed} failed) with {method}", records.len() - failed);
+    Ok(())
+}
