@@ -54,6 +54,9 @@ pub struct Agents {
     prompts: Prompts,
     /// The record prompt of the record in hand (built once per record).
     record_prompt: Option<(String, RecordPrompt)>,
+    /// Baseline for benchmarks: every call re-reads the whole record, one
+    /// call at a time (no shared prefix, no parallel sequences).
+    naive: bool,
 }
 
 impl Agents {
@@ -63,6 +66,7 @@ impl Agents {
             cfg,
             prompts,
             record_prompt: None,
+            naive: false,
         }
     }
 
@@ -85,6 +89,11 @@ impl Agents {
             load_llama(&path, &model, cfg.adapters())?
         };
         Ok(Agents::new(backend, cfg, prompts))
+    }
+
+    /// Switches the naive baseline path on or off (see the field).
+    pub fn set_naive(&mut self, naive: bool) {
+        self.naive = naive;
     }
 
     pub fn model_name(&self) -> &str {
@@ -186,7 +195,28 @@ impl Agents {
                     piece: piece.to_string(),
                 })
             };
-            self.backend.generate(&prefix.text, &requests, cancel, &mut on_token)
+            if self.naive {
+                let mut all = Vec::new();
+                let mut failed = None;
+                for (i, r) in requests.iter().enumerate() {
+                    let mut whole = r.clone();
+                    whole.suffix = format!("{}{}", prefix.text, r.suffix);
+                    let mut one = |_: usize, piece: &str| on_token(i, piece);
+                    match self.backend.generate("", std::slice::from_ref(&whole), cancel, &mut one) {
+                        Ok(mut c) => all.append(&mut c),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(all),
+                }
+            } else {
+                self.backend.generate(&prefix.text, &requests, cancel, &mut on_token)
+            }
         };
         let completions = match result {
             Ok(c) => c,

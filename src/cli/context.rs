@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::TableArgs;
+use crate::agents::{Agents, AgentsConfig};
 use crate::config::Config;
 use crate::pipeline::{CodingContext, Engine};
 use crate::record::{self, Record};
@@ -50,10 +51,75 @@ pub fn coding_context(tables: &TableArgs) -> anyhow::Result<CodingContext> {
     Ok(CodingContext::new(diagnoses, procedures))
 }
 
+/// Where the shipped agents file is looked for: `./models/agents.toml`, then
+/// beside the executable's repository (`target/release/../../models`).
+pub fn default_agents_file() -> Option<PathBuf> {
+    let here = PathBuf::from("models/agents.toml");
+    if here.is_file() {
+        return Some(here);
+    }
+    let exe = std::env::current_exe().ok()?;
+    let repo = exe.parent()?.parent()?.parent()?;
+    let p = repo.join("models/agents.toml");
+    p.is_file().then_some(p)
+}
+
+/// The agent configuration a run uses, or `None` to run without a model.
+/// An explicit `--model`, `--server` or `--agents` must work or it is an
+/// error; the default agents file whose model is not downloaded yet only
+/// gives a warning.
+pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
+    if args.no_agents {
+        return Ok(None);
+    }
+    let explicit = args.agents.is_some() || args.model.is_some() || args.server.is_some();
+    let file = args.agents.clone().or_else(default_agents_file);
+    let mut cfg = match &file {
+        Some(f) => AgentsConfig::load(f)?,
+        None if explicit => AgentsConfig::for_model(PathBuf::new(), PathBuf::from(".")),
+        None => return Ok(None),
+    };
+    let model = cfg.model.get_or_insert_with(|| AgentsConfig::for_model(PathBuf::new(), PathBuf::new()).model.expect("set"));
+    if let Some(m) = &args.model {
+        model.path = Some(std::path::absolute(m)?);
+        model.server = None;
+    }
+    if let Some(url) = &args.server {
+        model.server = Some(url.clone());
+    }
+    if let Some(n) = args.gpu_layers {
+        model.gpu_layers = n;
+    }
+    if model.server.is_none() {
+        let path = model.path.as_ref().map(|p| cfg.resolve(p));
+        match path {
+            Some(p) if p.is_file() => {}
+            Some(p) if explicit => anyhow::bail!("model file {} not found", p.display()),
+            Some(p) => {
+                eprintln!(
+                    "note: {} names the model {}, which is not downloaded: running every stage by retrieval and rules (scripts/fetch-model.sh fetches it)",
+                    file.as_ref().map(|f| f.display().to_string()).unwrap_or_default(),
+                    p.display()
+                );
+                return Ok(None);
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(cfg))
+}
+
 /// The engine for a run: agents when configured, else retrieval and rules.
-pub fn engine(tables: &TableArgs, _agents: &AgentArgs) -> anyhow::Result<Engine> {
-    let ctx = coding_context(tables)?;
-    Ok(Engine::new(Arc::new(ctx)))
+pub fn engine(tables: &TableArgs, agents: &AgentArgs) -> anyhow::Result<Engine> {
+    let ctx = Arc::new(coding_context(tables)?);
+    match agents_config(agents)? {
+        Some(cfg) => {
+            let a = Agents::load(cfg).context("loading the agents' model")?;
+            tracing::info!(model = a.model_name(), "agents loaded");
+            Ok(Engine::with_agents(ctx, a))
+        }
+        None => Ok(Engine::new(ctx)),
+    }
 }
 
 /// Loads records from files; per-record errors are reported and skipped.

@@ -1,6 +1,7 @@
 //! Command-line subcommands. Each file holds one subcommand's clap `Args`
 //! and its `run` function; `main.rs` only dispatches.
 
+pub mod bench;
 pub mod code;
 pub mod common;
 pub mod context;
