@@ -90,7 +90,10 @@ mod tests {
         );
         assert_eq!(normalize_name("心功能Ⅲ级"), normalize_name("心功能III级"));
         assert_eq!(normalize_name("Ｉ度房室传导阻滞"), "i度房室传导阻滞");
-        assert_eq!(normalize_name("获得性免疫缺陷综合征\\[HIV\\]"), "获得性免疫缺陷综合征(hiv)");
+        assert_eq!(
+            normalize_name("获得性免疫缺陷综合征\\[HIV\\]"),
+            "获得性免疫缺陷综合征(hiv)"
+        );
         assert_ne!(normalize_name("心功能II级"), normalize_name("心功能III级"));
     }
 

@@ -133,7 +133,10 @@ impl StageState {
 
     /// True when the stage must run before its output can be used.
     pub fn needs_run(&self) -> bool {
-        matches!(self.status, Status::Pending | Status::Stale | Status::Failed)
+        matches!(
+            self.status,
+            Status::Pending | Status::Stale | Status::Failed
+        )
     }
 }
 
@@ -290,9 +293,12 @@ impl Run {
 
     /// True when any stage has been produced yet.
     pub fn started(&self) -> bool {
-        Track::ALL
-            .iter()
-            .any(|&t| self.track(t).stages.iter().any(|s| s.runs > 0 || s.status == Status::Edited))
+        Track::ALL.iter().any(|&t| {
+            self.track(t)
+                .stages
+                .iter()
+                .any(|s| s.runs > 0 || s.status == Status::Edited)
+        })
     }
 
     /// True when every stage of both tracks is current.
@@ -366,7 +372,11 @@ mod tests {
                 Status::Stale
             ]
         );
-        assert!(run.diagnosis.stages.iter().all(|s| s.status == Status::Fresh));
+        assert!(run
+            .diagnosis
+            .stages
+            .iter()
+            .all(|s| s.status == Status::Fresh));
         assert_eq!(run.next_to_run(), Some(StageKind::CodeAlso));
     }
 
@@ -376,6 +386,9 @@ mod tests {
         fill(&mut run);
         run.set_enabled(Track::Diagnosis, StageKind::Prioritize, false);
         assert_eq!(run.next_to_run(), Some(StageKind::Prioritize));
-        assert_eq!(run.disabled(), vec![(Track::Diagnosis, StageKind::Prioritize)]);
+        assert_eq!(
+            run.disabled(),
+            vec![(Track::Diagnosis, StageKind::Prioritize)]
+        );
     }
 }

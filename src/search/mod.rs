@@ -168,7 +168,6 @@ pub fn looks_like_code(q: &str) -> bool {
     }
     q.len() >= 2
         && q.chars().any(|c| c.is_ascii_digit())
-        && q
-            .chars()
+        && q.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '*' | '†' | '/'))
 }

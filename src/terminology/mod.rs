@@ -264,7 +264,11 @@ mod tests {
                 e("I10.x00x032", CodeKind::Extension, Some("I10.x00")),
             ],
         );
-        let path: Vec<_> = t.path("i10.x00x032").iter().map(|e| e.code.as_str()).collect();
+        let path: Vec<_> = t
+            .path("i10.x00x032")
+            .iter()
+            .map(|e| e.code.as_str())
+            .collect();
         assert_eq!(path, ["I10", "I10.x00", "I10.x00x032"]);
         assert!(t.is_assignable("I10.x00x032"));
         assert!(!t.is_assignable("I10"));
