@@ -53,14 +53,28 @@ static STENT_TOTAL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("stent total pattern")
 });
 static SIZE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\d+(?:\.\d+)?)\s*(?:mm)?\s*[×xX*＊]\s*(\d+(?:\.\d+)?)\s*(?:mm|MM|毫米)")
+    // Diameters 1–19.9 mm: a model number glued before the size
+    // ("Firebird23.0×29mm") is not read as part of it.
+    Regex::new(r"(1\d(?:\.\d{1,2})?|\d(?:\.\d{1,2})?)\s*(?:mm)?\s*[×xX*＊]\s*(\d+(?:\.\d+)?)\s*(?:mm|MM|毫米)")
         .expect("size pattern")
 });
-static PLACE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"植入|置入|释放|串联|送入|放置|定位").expect("place pattern"));
+static PLACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"植入|置入|置于|释放|串联|送入|放置|定位|给予|予以").expect("place pattern")
+});
+/// A lesion treated in this clause. Bare "扩张" is not enough: "瘤样扩张",
+/// "中段扩张" are angiographic findings (ectasia); a dilation needs a
+/// balloon, an actor ("以…扩张") or its target ("扩张…病变").
 static TREAT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"植入|置入|释放|扩张|预扩|后扩|抽吸|旋磨|旋切|开通|成形|取栓|PTCA|PCI|PTA|处理")
-        .expect("treat pattern")
+    Regex::new(
+        r"植入|置入|置于|释放|预扩|后扩|球囊|抽吸|旋磨|旋切|开通|成形|取栓|PTCA|PCI|PTA|处理|(?:以|行|给予|予)[^，,；;。]{0,16}扩张|扩张[^，,；;。]{0,12}(?:病变|狭窄处|闭塞)",
+    )
+    .expect("treat pattern")
+});
+/// A device deployed somewhere in the sentence (for the sentence-level
+/// vessel fallback, which must not start from findings).
+static DEPLOY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"植入|置入|置于|释放|预扩|后扩|球囊|抽吸|旋磨|旋切|开通|取栓|PTCA|PCI|PTA")
+        .expect("deploy pattern")
 });
 /// Clauses about access or deferred work never name treated vessels.
 static NOT_TREATED: LazyLock<Regex> = LazyLock::new(|| {
@@ -116,6 +130,25 @@ fn stent_sentence(sec: &SectionView<'_>, sent: &Sentence) -> bool {
     }) || (PLACE.is_match(t) && !clause_is_negated(t) && STENT_EXPLICIT.is_match(t))
 }
 
+/// "于LAD、RCA各植入支架1枚": a number after 各 applies to each vessel named
+/// before it in the clause.
+fn each_multiplier(sec: &SectionView<'_>, sent: &Sentence, at: usize) -> usize {
+    let Some(&(cs, _)) = sent.clauses.iter().find(|&&(s, e)| at >= s && at <= e) else {
+        return 1;
+    };
+    let before = &sec.text[cs..at];
+    let Some(pos) = before.rfind('各') else {
+        return 1;
+    };
+    let named = &before[..pos];
+    let ids: BTreeSet<String> = vessels_in(named, Site::Coronary)
+        .into_iter()
+        .chain(vessels_in(named, Site::Peripheral))
+        .map(|(id, _, _)| id)
+        .collect();
+    ids.len().max(1)
+}
+
 /// Number of stents placed, or `None` when no stent placement is described.
 pub fn count_stents(view: &RecordView<'_>) -> Option<Counted> {
     view.sections.iter().find_map(count_stents_in)
@@ -156,7 +189,7 @@ fn count_stents_in(sec: &SectionView<'_>) -> Option<Counted> {
                 continue;
             }
             if let Some(n) = first_group_count(&c) {
-                explicit += n;
+                explicit += n * each_multiplier(sec, sent, sent.start + m.start());
                 spans.push(sec.span(sent.start + m.start(), sent.start + m.end()));
             }
         }
@@ -472,12 +505,20 @@ fn vessels_clause_level(sec: &SectionView<'_>, site: Site) -> Option<Counted> {
 fn vessels_sentence_level(sec: &SectionView<'_>, site: Site) -> Option<Counted> {
     let mut found = Vec::new();
     for sent in &sec.sentences {
-        let t = &sec.text[sent.start..sent.end];
-        if !TREAT.is_match(t) || is_history(t) {
+        // The deployment must be this stay's ("支架植入术后改变" is not).
+        let deployed = sent.clauses.iter().any(|&cl| {
+            let ct = sec.slice(cl);
+            DEPLOY.is_match(ct) && !clause_is_negated(ct)
+        });
+        if !deployed {
             continue;
         }
         for &cl in &sent.clauses {
             let ct = sec.slice(cl);
+            // "术中见：", "造影示：" open a list of findings up to the sentence end.
+            if ["示", "见", "提示", "结果"].iter().any(|w| ct.ends_with(w)) {
+                break;
+            }
             if FINDING.is_match(ct) || NOT_TREATED.is_match(ct) || is_history(ct) {
                 continue;
             }
@@ -583,6 +624,25 @@ mod tests {
         assert_eq!(
             vessels("前降支中段病变，导丝通过后，植入支架1枚。"),
             Some(1)
+        );
+        // Old stents and ectasia are findings, not treatment.
+        assert_eq!(
+            vessels("回旋支至钝缘支原植入支架通畅，于前降支植入支架1枚。"),
+            Some(1)
+        );
+        assert_eq!(
+            vessels("第二对角支开口后瘤样扩张，回旋支中段扩张，血流缓慢。"),
+            None
+        );
+        assert_eq!(stents("冠状动脉CTA：冠状动脉多发支架植入术后改变。"), None);
+        assert_eq!(stents("LAD中段狭窄病变处给予2个药物洗脱支架。"), Some(2));
+        assert_eq!(
+            vessels("行冠状动脉造影+支架植入术，术中见：前降支近段钙化，对角支多发狭窄。"),
+            None
+        );
+        assert_eq!(
+            vessels("冠状动脉支架植入术后所见，左前降支心肌桥形成。"),
+            None
         );
     }
 

@@ -73,9 +73,11 @@ const NEG_AFTER: &[&str] = &[
     "告知",
 ];
 
+// "支架植入术后改变" (a CT finding) and "原植入支架通畅" (an old stent)
+// describe earlier procedures too.
 static HISTORY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"既往|曾于|曾行|曾在|外院|\d+\s*(?:年|个月|月)前|多年前|年余前|病史|术后\d+\s*(?:年|月)",
+        r"既往|曾于|曾行|曾在|外院|\d+\s*(?:年|个月|月)前|多年前|年余前|病史|术后\d+\s*(?:年|月)|术后(?:改变|所见|状态)|(?:植入|置入|支架)术后|原植入|原支架|原有支架",
     )
     .expect("history pattern")
 });
@@ -224,6 +226,53 @@ pub(crate) fn is_negated(text: &str, sentence: &Sentence, ms: usize, me: usize) 
         || is_history(&text[cs.min(ms)..ce.max(me)])
 }
 
+/// True when a match that starts or ends with a Latin letter runs into
+/// another Latin letter: the acronym cue `ICE` must not fire inside
+/// "device", nor `DES` inside "describes".
+/// Only literal letters at the pattern's edges count: a class such as
+/// `[^物层]球囊` may well consume the `m` of "20mm球囊".
+fn glued_to_latin(text: &str, ms: usize, me: usize, edges: (bool, bool)) -> bool {
+    let m = &text[ms..me];
+    let first = edges.0 && m.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    let last = edges.1
+        && m.chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphabetic());
+    (first
+        && text[..ms]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphabetic()))
+        || (last
+            && text[me..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic()))
+}
+
+/// Whether a cue pattern starts / ends with a literal Latin letter (after
+/// any leading flags or group openers, before any trailing group closers).
+fn latin_edges(pattern: &str) -> (bool, bool) {
+    let mut head = pattern;
+    loop {
+        let before = head;
+        for opener in ["(?i)", "(?-u)", "(?:", "("] {
+            head = head.strip_prefix(opener).unwrap_or(head);
+        }
+        if head == before {
+            break;
+        }
+    }
+    let mut tail = pattern.trim_end_matches(')').chars().rev();
+    let (last, before_last) = (tail.next(), tail.next());
+    let letter = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+    // `\b` ends in a letter but is an escape, not a literal.
+    (
+        letter(head.chars().next()),
+        letter(last) && before_last != Some('\\'),
+    )
+}
+
 /// Where a cue is found, at most `limit` mentions: each match in a sentence
 /// that no `not_cues` pattern hits, not negated, not historical. When
 /// `sentence_filter` is given only sentences it accepts are searched.
@@ -235,6 +284,7 @@ pub(crate) fn find_cue(
     limit: usize,
 ) -> Vec<Span> {
     let mut out = Vec::new();
+    let edges = latin_edges(cue.as_str());
     for sec in &view.sections {
         for sent in &sec.sentences {
             let stext = &sec.text[sent.start..sent.end];
@@ -249,7 +299,7 @@ pub(crate) fn find_cue(
                     continue;
                 }
                 let (ms, me) = (sent.start + m.start(), sent.start + m.end());
-                if is_negated(sec.text, sent, ms, me) {
+                if glued_to_latin(sec.text, ms, me, edges) || is_negated(sec.text, sent, ms, me) {
                     continue;
                 }
                 out.push(sec.span(ms, me));
@@ -314,5 +364,21 @@ mod tests {
             Record::new("t").with_section(fields::OPERATIVE_REPORT, "建立体外循环，行二尖瓣置换。");
         let v = RecordView::new(&r);
         assert_eq!(find_cue(&v, &cue, &not, None, 5).len(), 1);
+    }
+
+    #[test]
+    fn latin_acronyms_match_whole_words_only() {
+        let cue = Regex::new("(?i)ICE").unwrap();
+        let r = record("the device was checked twice。");
+        assert!(find_cue(&RecordView::new(&r), &cue, &[], None, 5).is_empty());
+        let r = record("在ICE指导下行房间隔穿刺。");
+        assert_eq!(find_cue(&RecordView::new(&r), &cue, &[], None, 5).len(), 1);
+        // A class at the edge may take a letter: "20mm球囊" still matches.
+        let cue = Regex::new("[^物层]球囊").unwrap();
+        let r = record("取2.0×20mm球囊扩张。");
+        assert_eq!(find_cue(&RecordView::new(&r), &cue, &[], None, 5).len(), 1);
+        assert_eq!(latin_edges("(?:IABP|主动脉)[^。]{0,6}拔除"), (true, false));
+        assert_eq!(latin_edges(r"\dFTIG"), (false, true));
+        assert_eq!(latin_edges(r"\bX\b"), (false, false));
     }
 }
