@@ -70,8 +70,9 @@ fn rule_text(rule: &ResolvedRule, names: &[String]) -> String {
 }
 
 impl RuleIndex {
-    /// Builds the index over resolved rules. `trigger_names` gives the table
-    /// names of trigger codes when known; [`RuleIndex::with_table`] fills it.
+    /// Builds the index over resolved rules: notes, labels, candidate codes
+    /// and names. [`RuleIndex::with_table`] also indexes the table names of
+    /// the trigger codes.
     pub fn new(rules: ResolvedRules) -> Result<Self> {
         Self::build(rules, |_| Vec::new())
     }
