@@ -4,6 +4,7 @@
 use super::stages::lexicon::Lexicon;
 use super::stages::mine;
 use crate::record::Track;
+use crate::rules::{ResolvedRules, RuleSet};
 use crate::search::Matcher;
 
 /// Tunables of the no-model stages.
@@ -39,11 +40,14 @@ pub struct CodingContext {
     proc_lexicon: Lexicon,
     /// Procedure cue phrases for candidate mining.
     pub cues: Vec<(String, String)>,
+    /// Code Also rules resolved against the procedure table.
+    pub rules: ResolvedRules,
 }
 
 impl CodingContext {
     pub fn new(diagnoses: Matcher, procedures: Matcher) -> Self {
         CodingContext {
+            rules: builtin_rules(procedures.terminology()),
             diag_lexicon: Lexicon::new(diagnoses.terminology()),
             proc_lexicon: Lexicon::new(procedures.terminology()),
             diagnoses,
@@ -51,6 +55,12 @@ impl CodingContext {
             settings: Settings::default(),
             cues: mine::cues(),
         }
+    }
+
+    /// Replaces the Code Also rules (e.g. with a user rules file).
+    pub fn with_rules(mut self, rules: ResolvedRules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Exact-name dictionary of a track's table.
@@ -67,4 +77,9 @@ impl CodingContext {
             Track::Procedure => &self.procedures,
         }
     }
+}
+
+/// The shipped Code Also rules resolved against a procedure table.
+pub fn builtin_rules(term: &crate::terminology::Terminology) -> ResolvedRules {
+    RuleSet::builtin().expect("the shipped rules file parses (tested)").resolve(term)
 }

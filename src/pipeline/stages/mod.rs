@@ -31,8 +31,10 @@ pub fn run_rule_stage(
         StageKind::Prioritize => prioritize::run(track, input),
         StageKind::CodeAlso => {
             let mut trace = Trace::new(Method::Rules);
-            trace.note("Code Also rules not loaded: list passed through");
-            (input.to_vec(), trace)
+            let exp = crate::rules::expand(record, input, &ctx.rules, ctx.procedures.terminology());
+            trace.notes = exp.notes;
+            trace.note(format!("{} Code Also items added", exp.items.len() - input.len()));
+            (exp.items, trace)
         }
         StageKind::Validate => validate::run(ctx, record, track, input),
         StageKind::Map => map::run(ctx, track, input),

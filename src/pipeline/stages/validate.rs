@@ -55,6 +55,13 @@ pub fn run(
         }
         out.push(it);
     }
+    if track == Track::Procedure {
+        let drop = crate::rules::redundant(&out, &ctx.rules);
+        for r in drop.iter().rev() {
+            trace.note(format!("dropped {}: {}", out[r.index].text, r.reason));
+            out.remove(r.index);
+        }
+    }
     flag_conflicts(&mut out, &mut trace);
     if track == Track::Diagnosis && ctx.settings.recover_omissions {
         recover_omissions(ctx, record, &mut out, &mut trace);
