@@ -387,6 +387,18 @@ mod tests {
     }
 
     #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::load_from(&dir.path().join("none.toml")).unwrap();
+        assert_eq!(cfg, Config::default());
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, "index_dir = \"idx\"\n").unwrap();
+        let cfg = Config::load_from(&p).unwrap();
+        assert_eq!(cfg.index_dir().unwrap(), dir.path().join("idx"));
+        assert_eq!(cfg.source.as_deref(), Some(p.as_path()));
+    }
+
+    #[test]
     fn data_dir_precedence() {
         let cfg = Config {
             data_dir: Some("/cfg".into()),

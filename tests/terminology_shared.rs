@@ -25,14 +25,24 @@ fn shared() -> Option<PathBuf> {
     }
 }
 
+/// Timings are only meaningful in an optimized build of this crate.
+fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) {
+        "unoptimized build"
+    } else {
+        "optimized build"
+    }
+}
+
 fn load(name: &str, system: CodeSystem, opts: &LoadOptions) -> Option<(Terminology, ImportReport)> {
     let dir = shared()?;
     let t0 = Instant::now();
     let (t, r) = load_table_with(&dir.join(name), system, opts).unwrap();
     eprintln!(
-        "{r}\n  {} entries in {:.3} s (dev profile)",
+        "{r}\n  {} entries in {:.3} s ({})",
         t.len(),
-        t0.elapsed().as_secs_f64()
+        t0.elapsed().as_secs_f64(),
+        build_kind()
     );
     Some((t, r))
 }
@@ -134,8 +144,9 @@ fn gl2_diagnoses_dat_and_hierarchy() {
     let t0 = Instant::now();
     let (back, _) = read_product_table(&out).unwrap();
     eprintln!(
-        "product table read back in {:.3} s (dev profile)",
-        t0.elapsed().as_secs_f64()
+        "product table read back in {:.3} s ({})",
+        t0.elapsed().as_secs_f64(),
+        build_kind()
     );
     assert_eq!(back.fingerprint, t.fingerprint);
     assert_eq!(back.len(), t.len());
@@ -278,4 +289,43 @@ fn gnuhealth_registry_tables() {
     assert_eq!((r.rows_read, r.rows_loaded), (3_882, 3_882));
     assert_eq!(path(&p, "36.07"), ["ch7", "36", "36.0", "36.07"]);
     assert!(!p.is_assignable("36.1") && p.is_assignable("36.10"));
+
+    // the import command: registry tables into a data dir, then a national
+    // table that borrows the registry's block and category names
+    let Some(shared) = shared() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let cfg = icdflow::config::Config {
+        data_dir: Some(data.path().to_path_buf()),
+        ..Default::default()
+    };
+    if std::env::var_os("ICDFLOW_DATA_DIR").is_some() {
+        eprintln!("skip the import run: ICDFLOW_DATA_DIR is set");
+        return;
+    }
+    let run = |argv: &[&str]| {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: icdflow::cli::import::ImportArgs,
+        }
+        let cli =
+            Cli::try_parse_from(std::iter::once("import").chain(argv.iter().copied())).unwrap();
+        let mut out = Vec::new();
+        icdflow::cli::import::run_with(cli.args, &cfg, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    eprint!("{}", run(&["--gnuhealth", dir.to_str().unwrap()]));
+    let gl2 = shared.join("gl2-diagnoses.dat");
+    let out = data.path().join("gl2.tsv");
+    eprint!(
+        "{}",
+        run(&[gl2.to_str().unwrap(), "--out", out.to_str().unwrap()])
+    );
+    let (t, _) = read_product_table(&out).unwrap();
+    let p = t.path("I10.x00x032");
+    let names: Vec<String> = p.iter().map(|e| format!("{} {}", e.code, e.name)).collect();
+    eprintln!("{names:?}");
+    assert_eq!(p[1].code, "I10-I15");
+    assert_eq!(p[1].name, "高血压病");
 }

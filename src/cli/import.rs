@@ -202,7 +202,7 @@ fn ancestor_names(
     args: &ImportArgs,
     system: CodeSystem,
     input: &Path,
-) -> anyhow::Result<AncestorNames> {
+) -> anyhow::Result<(AncestorNames, Option<PathBuf>)> {
     let mut a = AncestorNames::default();
     if let Some(p) = &args.chapters {
         a.load_chapters_blocks_tsv(p)?;
@@ -218,14 +218,16 @@ fn ancestor_names(
             .ok()
             .filter(|p| p.is_file() && p.as_path() != input),
     };
+    let mut used = None;
     if let Some(p) = borrowed {
         let (t, _) = read_product_table(&p)
             .with_context(|| format!("reading names from {}", p.display()))?;
         if t.system == system {
             a.merge(AncestorNames::from_terminology(&t));
+            used = Some(p);
         }
     }
-    Ok(a)
+    Ok((a, used))
 }
 
 fn import_one(cfg: &Config, args: &ImportArgs) -> anyhow::Result<Outcome> {
@@ -250,8 +252,15 @@ fn import_one(cfg: &Config, args: &ImportArgs) -> anyhow::Result<Outcome> {
         Some(s) => s,
         None => detect_system(input, &opts)?,
     };
-    opts.ancestors = ancestor_names(cfg, args, system, input)?;
-    let (mut term, report) = load_table_with(input, system, &opts)?;
+    let (names, borrowed) = ancestor_names(cfg, args, system, input)?;
+    opts.ancestors = names;
+    let (mut term, mut report) = load_table_with(input, system, &opts)?;
+    if let Some(p) = borrowed {
+        report.notes.push(format!(
+            "chapter, block and category names from {}",
+            p.display()
+        ));
+    }
     let mut aliases = Vec::new();
     if let (Some(cw), Some(target)) = (&args.crosswalk, &args.crosswalk_target) {
         let (t, r) = add_aliases_from_crosswalk(term, cw, target)?;
