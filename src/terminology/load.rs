@@ -80,10 +80,12 @@ impl TableFormat {
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         Ok(match ext.as_str() {
-            "dat" | "txt" => TableFormat::Dat,
+            "dat" => TableFormat::Dat,
             "csv" => TableFormat::Csv,
             "tsv" | "tab" => TableFormat::Tsv,
             "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => TableFormat::Xlsx,
+            // .txt and unknown names: tab-separated exports (Excel's
+            // "Unicode text" included) or `code name` lines
             _ => {
                 let text = String::from_utf8_lossy(head);
                 let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -493,6 +495,24 @@ pub fn detect_system(path: &Path, opts: &LoadOptions) -> Result<CodeSystem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_sniffing() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = |name: &str, body: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, body).unwrap();
+            TableFormat::detect(&p).unwrap()
+        };
+        assert_eq!(f("a.txt", b"A00.900 x\n"), TableFormat::Dat);
+        assert_eq!(f("b.txt", b"code\tname\nA00.900\tx\n"), TableFormat::Tsv);
+        assert_eq!(f("c", b"code,name\n"), TableFormat::Csv);
+        assert_eq!(
+            f("d.tsv", b"# icdflow table v1 system=icd10\n"),
+            TableFormat::Product
+        );
+        assert_eq!(f("e.bin", b"PK\x03\x04rest"), TableFormat::Xlsx);
+    }
 
     #[test]
     fn who_style_detection() {
