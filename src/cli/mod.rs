@@ -6,5 +6,6 @@ pub mod code;
 pub mod common;
 pub mod context;
 pub mod eval;
+pub mod import;
 pub mod index;
 pub mod logging;

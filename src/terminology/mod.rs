@@ -12,6 +12,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::Track;
 
+pub mod aliases;
+pub mod ancestors;
+pub mod chapters;
+mod columns;
+mod csv_table;
+pub mod dat;
+mod decode;
+pub mod gnuhealth;
+mod hierarchy;
+pub mod load;
+pub mod product;
+pub mod raw;
+pub mod report;
+pub mod shape;
+mod xlsx_table;
+
+pub use aliases::{AliasReport, IndexAliasOptions};
+pub use ancestors::AncestorNames;
+pub use load::{
+    detect_system, load_table, load_table_with, Assignability, ColumnSpec, LoadOptions, TableFormat,
+};
+pub use product::{fingerprint_entries, read_product_table, write_product_table};
+pub use report::{ImportReport, SkipReason, SkippedRow};
+
 /// Which classification a table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -218,7 +242,12 @@ pub fn normalize_code(system: CodeSystem, code: &str) -> String {
         if let Some((head, tail)) = s.split_once('.') {
             let digits: String = tail.chars().take_while(|c| c.is_ascii_digit()).collect();
             let rest = &tail[digits.len()..];
-            if digits.len() < 4 && head.len() == 2 && head.chars().all(|c| c.is_ascii_digit()) {
+            // Pad two or three decimals to the 国临 four (`36.07` → `36.0700`,
+            // `66.69x001` → `66.6900X001`). A single decimal is a subcategory
+            // (`36.1` is not `36.10`), and a letter other than the extension
+            // `x` (`17.912A0`, `01.6x00`) means the digits are not a prefix.
+            let pads = (2..4).contains(&digits.len()) && (rest.is_empty() || rest.starts_with('X'));
+            if pads && head.len() == 2 && head.chars().all(|c| c.is_ascii_digit()) {
                 s = format!("{head}.{digits:0<4}{rest}");
             }
         } else if s.len() == 2 && s.chars().all(|c| c.is_ascii_digit()) {
@@ -242,6 +271,12 @@ mod tests {
         assert_eq!(p("36.0700"), "36.0700");
         assert_eq!(p("00.6600x004"), "00.6600X004");
         assert_ne!(p("36.07"), p("36.0701"));
+        // subcategories and codes with letters keep their digits
+        assert_eq!(p("36.1"), "36.1");
+        assert_ne!(p("36.1"), p("36.10"));
+        assert_eq!(p("01.6x00"), "01.6X00");
+        assert_eq!(p("66.69x001"), "66.6900X001");
+        assert_eq!(p("17.912A0"), "17.912A0");
     }
 
     #[test]
