@@ -7,7 +7,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Default log file: `<data dir>/icdflow.log`.
 pub fn default_log_path() -> PathBuf {
-    crate::config::Config::data_dir_default().join("icdflow.log")
+    crate::config::Config::load()
+        .ok()
+        .and_then(|c| c.data_dir().ok())
+        .unwrap_or_else(std::env::temp_dir)
+        .join("icdflow.log")
 }
 
 /// Starts logging to `path` (or the default); the guard flushes on drop.
