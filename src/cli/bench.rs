@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::common::TableArgs;
 use super::context;
-use crate::agents::{Agents, AgentsConfig};
+use crate::agents::Agents;
 use crate::llm::BackendStats;
 use crate::pipeline::batch::{code_record, Ablation};
 use crate::pipeline::engine::Control;
@@ -36,8 +36,6 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub tables: TableArgs,
     #[command(flatten)]
     pub agents: context::AgentArgs,
 }
@@ -145,11 +143,11 @@ fn gpu_memory_mb() -> Option<f64> {
     String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let mut records = context::load_records(&args.files, &[])?;
     records.truncate(args.limit);
     let t = Instant::now();
-    let ctx = Arc::new(context::coding_context(&args.tables)?);
+    let ctx = Arc::new(context::coding_context(tables)?);
     let tables_load_ms = t.elapsed().as_secs_f64() * 1e3;
     let cfg = context::agents_config(&args.agents)?.context("bench needs a model: pass --model GGUF or configure models/agents.toml")?;
     let agents = Agents::load(cfg.clone())?;

@@ -28,15 +28,13 @@ pub struct CodeArgs {
     #[arg(long = "record", value_name = "ID")]
     pub records: Vec<String>,
     #[command(flatten)]
-    pub tables: TableArgs,
-    #[command(flatten)]
     pub agents: super::context::AgentArgs,
 }
 
-pub fn run(args: CodeArgs) -> anyhow::Result<()> {
+pub fn run(args: CodeArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let ablation = Ablation::parse(&args.ablate).map_err(anyhow::Error::msg)?;
     let records = context::load_records(&args.files, &args.records)?;
-    let mut engine = context::engine(&args.tables, &args.agents)?;
+    let mut engine = context::engine(tables, &args.agents)?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,

@@ -90,8 +90,10 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
     if let Some(n) = args.gpu_layers {
         model.gpu_layers = n;
     }
-    if model.server.is_none() {
-        let path = model.path.as_ref().map(|p| cfg.resolve(p));
+    let has_server = model.server.is_some();
+    let model_path = model.path.clone();
+    if !has_server {
+        let path = model_path.as_ref().map(|p| cfg.resolve(p));
         match path {
             Some(p) if p.is_file() => {}
             Some(p) if explicit => anyhow::bail!("model file {} not found", p.display()),

@@ -23,19 +23,17 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub tables: TableArgs,
-    #[command(flatten)]
     pub agents: super::context::AgentArgs,
 }
 
-pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+pub fn run(args: EvalArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let ablation = Ablation::parse(&args.ablate).map_err(anyhow::Error::msg)?;
     let records = context::load_records(&args.files, &[])?;
     let with_gold = records.iter().filter(|r| !r.gold.is_empty()).count();
     if with_gold == 0 {
         anyhow::bail!("none of the {} records has gold codes to evaluate against", records.len());
     }
-    let mut engine = context::engine(&args.tables, &args.agents)?;
+    let mut engine = context::engine(tables, &args.agents)?;
     let cancel = context::ctrlc_flag();
     let mut sink = |_e| {};
     let mut ctl = Control::new(&cancel, &mut sink);

@@ -15,14 +15,12 @@ pub struct IndexArgs {
     /// Rebuild even when the index matches its table.
     #[arg(long)]
     pub force: bool,
-    #[command(flatten)]
-    pub tables: TableArgs,
 }
 
-pub fn run(args: IndexArgs) -> anyhow::Result<()> {
+pub fn run(args: IndexArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let cfg = Config::load()?;
-    let (diag, proc_) = crate::config::resolve_tables(&cfg, &args.tables)?;
-    let root = crate::search::default_index_root(args.tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
+    let (diag, proc_) = crate::config::resolve_tables(&cfg, tables)?;
+    let root = crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
     for (path, system) in [(diag, CodeSystem::Icd10), (proc_, CodeSystem::Icd9Cm3)] {
         let t = Instant::now();
         let (term, report) = terminology::load_table(&path, system).with_context(|| format!("loading {}", path.display()))?;

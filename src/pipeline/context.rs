@@ -25,8 +25,8 @@ impl Default for Settings {
         Settings {
             low_confidence: 0.6,
             min_match_score: 0.5,
-            recover_omissions: true,
-            recover_min_chars: 4,
+            recover_omissions: false,
+            recover_min_chars: 6,
         }
     }
 }

@@ -16,6 +16,14 @@ pub struct Lexicon {
     min_chars: usize,
 }
 
+/// A piece of a partially segmented text: a known name, or text between names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seg {
+    Known(Hit),
+    /// Char range not covered by a known name.
+    Gap { start: usize, end: usize },
+}
+
 /// A lexicon hit in a text: char range and entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit {
@@ -150,6 +158,66 @@ impl Lexicon {
             return None;
         }
         Some(hits)
+    }
+
+    /// Splits a text into known names and the text between them, maximizing
+    /// the characters covered by names (then preferring fewer, longer names).
+    /// Returns `None` unless names cover at least half of the text and the
+    /// result has at least two pieces worth keeping: joining words (`伴`,
+    /// `并`, punctuation) and one- or two-character gaps are dropped.
+    pub fn segment_partial(&self, text: &str) -> Option<Vec<Seg>> {
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        if n < 4 || n > 120 {
+            return None;
+        }
+        let mut best: Vec<Option<(usize, usize, Option<Hit>, usize)>> = vec![None; n + 1];
+        best[0] = Some((0, 0, None, 0));
+        for i in 0..n {
+            let Some((unc, pieces, _, _)) = best[i] else { continue };
+            let cand = (unc + 1, pieces, None, i);
+            if better(&best[i + 1], &cand) {
+                best[i + 1] = Some(cand);
+            }
+            for j in (i + 2)..=(i + self.max_chars).min(n) {
+                let s: String = chars[i..j].iter().collect();
+                if let Some(&e) = self.map.get(&normalize_name(&s)) {
+                    let cand = (unc, pieces + 1, Some(Hit { start: i, end: j, entry: e }), i);
+                    if better(&best[j], &cand) {
+                        best[j] = Some(cand);
+                    }
+                }
+            }
+        }
+        let (unc, _, _, _) = best[n]?;
+        if unc * 2 > n {
+            return None;
+        }
+        let mut hits = Vec::new();
+        let mut at = n;
+        while at > 0 {
+            let (_, _, hit, prev) = best[at]?;
+            if let Some(h) = hit {
+                hits.push(h);
+            }
+            at = prev;
+        }
+        hits.reverse();
+        let mut out = Vec::new();
+        let mut last = 0;
+        let push_gap = |out: &mut Vec<Seg>, a: usize, b: usize| {
+            let content = chars[a..b].iter().filter(|c| !"伴并合及和、，,;；。.()（）".contains(**c)).count();
+            if content >= 3 {
+                out.push(Seg::Gap { start: a, end: b });
+            }
+        };
+        for h in &hits {
+            push_gap(&mut out, last, h.start);
+            out.push(Seg::Known(*h));
+            last = h.end;
+        }
+        push_gap(&mut out, last, n);
+        (out.len() >= 2 && !hits.is_empty()).then_some(out)
     }
 
     /// Finds known names inside running text, longest first, non-overlapping.

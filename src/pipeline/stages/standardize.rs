@@ -3,6 +3,7 @@
 //! segmentation into several known names, or the best fuzzy match).
 
 use super::evidence;
+use super::lexicon::Seg;
 use super::split::{split_field, Piece};
 use crate::pipeline::context::CodingContext;
 use crate::pipeline::{Flag, Item, Method, Origin, Span, Trace};
@@ -97,26 +98,34 @@ pub fn standardize_piece(
             return vec![make(m.entry, m.score.max(0.95), span)];
         }
     }
-    if let Some(seg) = lexicon.segment(&p.text) {
-        if top.is_none_or(|m| m.score < 0.9) {
-            trace.note(format!("“{}” split into {} known names", p.text, seg.len()));
-            let char_starts: Vec<usize> = p
-                .text
-                .char_indices()
-                .map(|(b, _)| b)
-                .chain([p.text.len()])
-                .collect();
-            return seg
-                .iter()
-                .map(|h| {
-                    let sub = Span {
-                        section: span.section,
-                        start: span.start + char_starts[h.start],
-                        end: span.start + char_starts[h.end],
-                    };
-                    make(h.entry, 0.9, sub)
-                })
-                .collect();
+    if top.is_none_or(|m| m.score < 0.9) {
+        if let Some(segs) = lexicon.segment_partial(&p.text) {
+            trace.note(format!("“{}” split into {} pieces", p.text, segs.len()));
+            let starts: Vec<usize> = p.text.char_indices().map(|(b, _)| b).chain([p.text.len()]).collect();
+            let mut out = Vec::new();
+            for seg in segs {
+                let (a, b) = match seg {
+                    Seg::Known(h) => (h.start, h.end),
+                    Seg::Gap { start, end } => (start, end),
+                };
+                let sub_span = Span {
+                    section: span.section,
+                    start: span.start + starts[a],
+                    end: span.start + starts[b],
+                };
+                match seg {
+                    Seg::Known(h) => out.push(make(h.entry, 0.9, sub_span)),
+                    Seg::Gap { .. } => {
+                        let sub = Piece {
+                            text: p.text[starts[a]..starts[b]].to_string(),
+                            start: p.start + starts[a],
+                            end: p.start + starts[b],
+                        };
+                        out.extend(standardize_gap(ctx, track, &sub, sub_span, trace));
+                    }
+                }
+            }
+            return out;
         }
     }
     match top {
@@ -135,6 +144,32 @@ pub fn standardize_piece(
             it.evidence.push(span);
             it.flag(Flag::Unmapped);
             vec![it]
+        }
+    }
+}
+
+/// Standardizes the text left between known names: one fuzzy match, kept
+/// only when it is close (a stricter bar than for whole items, since gaps
+/// are often qualifiers such as `（中-重度）`).
+fn standardize_gap(ctx: &CodingContext, track: Track, p: &Piece, span: Span, trace: &mut Trace) -> Vec<Item> {
+    let matcher = ctx.matcher(track);
+    let hits = matcher.match_text(&p.text, &MatchOptions { limit: 1, assignable_only: true });
+    match hits.first() {
+        Some(m) if m.score >= ctx.settings.min_match_score.max(0.6) => {
+            let e = matcher.terminology().entry(m.entry);
+            let mut it = Item::new(e.name.clone(), Origin::Retrieval)
+                .with_code(e.code.clone())
+                .with_confidence(m.score)
+                .with_source(p.text.clone());
+            it.evidence.push(span);
+            if m.score < ctx.settings.low_confidence {
+                it.flag(Flag::LowConfidence);
+            }
+            vec![it]
+        }
+        _ => {
+            trace.note(format!("“{}”: left out, no close table name", p.text));
+            Vec::new()
         }
     }
 }
