@@ -57,7 +57,12 @@ fn load_dat(path: &Path, system: CodeSystem) -> Terminology {
             Some(entry(c, n.trim()))
         })
         .collect();
-    Terminology::from_entries(system, path.display().to_string(), fingerprint(&bytes), entries)
+    Terminology::from_entries(
+        system,
+        path.display().to_string(),
+        fingerprint(&bytes),
+        entries,
+    )
 }
 
 fn cell(row: &[Data], i: Option<usize>) -> String {
@@ -75,14 +80,27 @@ fn sheet_rows(path: &Path) -> Vec<Vec<Data>> {
     range.rows().map(|r| r.to_vec()).collect()
 }
 
-/// Gold (code, name) pairs of the JointCoder samples, per track.
-fn jointcoder_gold(path: &Path) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// (code, name) pairs.
+type Pairs = Vec<(String, String)>;
+
+/// One record's free-text list of diagnoses or procedures, with the gold codes.
+struct ListCase {
+    text: String,
+    gold: Vec<String>,
+}
+
+/// Gold (code, name) pairs of the JointCoder samples per track, and the
+/// records' own 出院诊断 / 手术名称 lists with their gold codes.
+fn jointcoder_gold(path: &Path) -> (Pairs, Pairs, Vec<ListCase>, Vec<ListCase>) {
     let rows = sheet_rows(path);
     let header: Vec<String> = rows[0].iter().map(|d| d.to_string()).collect();
     let col = |name: &str| header.iter().position(|h| h == name);
     let mut diag = Vec::new();
     let mut proc = Vec::new();
+    let mut dlists = Vec::new();
+    let mut plists = Vec::new();
     for row in &rows[1..] {
+        let (d0, p0) = (diag.len(), proc.len());
         let take = |code_col: String, name_col: String, out: &mut Vec<(String, String)>| {
             let c = cell(row, col(&code_col));
             let n = cell(row, col(&name_col));
@@ -90,14 +108,124 @@ fn jointcoder_gold(path: &Path) -> (Vec<(String, String)>, Vec<(String, String)>
                 out.push((c, n));
             }
         };
-        take("出院主要诊断编码".into(), "出院主要诊断名称".into(), &mut diag);
-        take("主要手术操作编码".into(), "主要手术操作名称".into(), &mut proc);
+        take(
+            "出院主要诊断编码".into(),
+            "出院主要诊断名称".into(),
+            &mut diag,
+        );
+        take(
+            "主要手术操作编码".into(),
+            "主要手术操作名称".into(),
+            &mut proc,
+        );
         for n in 1..=40 {
-            take(format!("出院其他诊断编码{n}"), format!("出院其他诊断名称{n}"), &mut diag);
-            take(format!("其他手术操作编码{n}"), format!("其他手术操作名称{n}"), &mut proc);
+            take(
+                format!("出院其他诊断编码{n}"),
+                format!("出院其他诊断名称{n}"),
+                &mut diag,
+            );
+            take(
+                format!("其他手术操作编码{n}"),
+                format!("其他手术操作名称{n}"),
+                &mut proc,
+            );
+        }
+        dlists.push(ListCase {
+            text: cell(row, col("出院诊断")),
+            gold: diag[d0..].iter().map(|p| p.0.clone()).collect(),
+        });
+        plists.push(ListCase {
+            text: cell(row, col("手术名称")),
+            gold: proc[p0..].iter().map(|p| p.0.clone()).collect(),
+        });
+    }
+    (diag, proc, dlists, plists)
+}
+
+/// Splits a numbered list (`1.冠心病2.高血压病（3级很高危）3.…`) into its
+/// items; an unnumbered text is split at `+`, `；`, `，`.
+fn split_items(text: &str) -> Vec<String> {
+    let mut starts = Vec::new();
+    let mut from = 0;
+    for k in 1.. {
+        let found = [".", "、", "．"].iter().filter_map(|sep| {
+            let pat = format!("{k}{sep}");
+            text[from..].find(&pat).map(|i| (from + i, pat.len()))
+        });
+        match found.min() {
+            Some((at, len)) => {
+                starts.push((at, at + len));
+                from = at + len;
+            }
+            None => break,
         }
     }
-    (diag, proc)
+    if starts.is_empty() {
+        return text
+            .split(['+', '；', ';', '，', ','])
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    let mut items = Vec::new();
+    for (n, &(_, body)) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).map_or(text.len(), |s| s.0);
+        let item = text[body..end].trim();
+        if !item.is_empty() {
+            items.push(item.to_string());
+        }
+    }
+    items
+}
+
+struct ListScore {
+    items: usize,
+    gold: usize,
+    found: usize,
+    correct: usize,
+}
+
+/// Maps every item of every list (top-1) and compares the set of codes
+/// with the gold codes: recall over gold codes, precision over items.
+fn score_lists(m: &Matcher, cases: &[ListCase]) -> ListScore {
+    let sys = m.terminology().system;
+    let opts = MatchOptions {
+        limit: 1,
+        assignable_only: true,
+    };
+    let mut s = ListScore {
+        items: 0,
+        gold: 0,
+        found: 0,
+        correct: 0,
+    };
+    for c in cases {
+        let gold: HashSet<String> = c.gold.iter().map(|g| normalize_code(sys, g)).collect();
+        let mut predicted = HashSet::new();
+        for item in split_items(&c.text) {
+            s.items += 1;
+            if let Some(h) = m.match_text(&item, &opts).first() {
+                let k = normalize_code(sys, &h.code);
+                if gold.contains(&k) {
+                    s.correct += 1;
+                }
+                predicted.insert(k);
+            }
+        }
+        s.gold += gold.len();
+        s.found += gold.iter().filter(|g| predicted.contains(*g)).count();
+    }
+    s
+}
+
+#[derive(serde::Deserialize)]
+struct CclRecord {
+    #[serde(rename = "入院诊断", default)]
+    admission: String,
+    #[serde(rename = "主要诊断编码", default)]
+    main: String,
+    #[serde(rename = "其他诊断编码", default)]
+    other: String,
 }
 
 struct CodeScore {
@@ -120,7 +248,9 @@ fn score_codes(m: &Matcher, gold: &[(String, String)], show: bool) -> CodeScore 
     for (code, name) in gold {
         let key = normalize_code(sys, code);
         let hits = m.match_text(name, &opts);
-        let pos = hits.iter().position(|h| normalize_code(sys, &h.code) == key);
+        let pos = hits
+            .iter()
+            .position(|h| normalize_code(sys, &h.code) == key);
         s.n += 1;
         if pos == Some(0) {
             s.top1 += 1;
@@ -160,7 +290,10 @@ struct NameScore {
 }
 
 fn score_names(m: &Matcher, items: &[CdnItem], table: &HashSet<String>, fails: usize) -> NameScore {
-    let limit = std::env::var("MQ_LIMIT").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let limit = std::env::var("MQ_LIMIT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let opts = MatchOptions {
         limit,
         assignable_only: false,
@@ -237,10 +370,13 @@ fn main() {
     let proc = Arc::new(load_dat(&gl3, CodeSystem::Icd9Cm3));
     let md = Matcher::in_memory(diag.clone()).expect("index gl2");
     let mp = Matcher::in_memory(proc.clone()).expect("index gl3");
-    let (gd, gp) = jointcoder_gold(&jc);
+    let (gd, gp, dlists, plists) = jointcoder_gold(&jc);
     println!("== JointCoder gold names → 国临 codes (top-1 exact code, recall@5)");
     let show = fails > 0;
-    for (label, m, gold) in [("diagnoses/国临2.0", &md, &gd), ("procedures/国临3.0", &mp, &gp)] {
+    for (label, m, gold) in [
+        ("diagnoses/国临2.0", &md, &gd),
+        ("procedures/国临3.0", &mp, &gp),
+    ] {
         let s = score_codes(m, gold, show);
         println!(
             "  indexed {label:<20} n={:<3} top1={} r@5={}",
@@ -256,6 +392,44 @@ fn main() {
                 s.n,
                 pct(s.top1, s.n),
                 pct(s.at5, s.n)
+            );
+        }
+    }
+
+    println!("\n== Record lists → 国临 codes (each item's top-1; recall over gold codes, precision over items)");
+    let ccl = data.join("records/ccl25-dev.json");
+    let ccl_cases: Vec<ListCase> = std::fs::read(&ccl)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<CclRecord>>(&b).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| ListCase {
+            text: r.admission,
+            gold: std::iter::once(r.main)
+                .chain(r.other.split(';').map(str::to_string))
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        })
+        .collect();
+    for (label, m, cases) in [
+        ("JointCoder 出院诊断", &md, &dlists),
+        ("JointCoder 手术名称", &mp, &plists),
+        ("CCL25 dev 入院诊断", &md, &ccl_cases),
+    ] {
+        let mut kinds = vec![("indexed", (*m).clone())];
+        if linear {
+            kinds.push(("linear", Matcher::linear(m.terminology_arc().clone())));
+        }
+        for (kind, mm) in kinds {
+            let s = score_lists(&mm, cases);
+            println!(
+                "  {kind:<7} {label:<18} records={:<4} items={:<5} gold codes={:<5} recall={} precision={}",
+                cases.len(),
+                s.items,
+                s.gold,
+                pct(s.found, s.gold),
+                pct(s.correct, s.items)
             );
         }
     }

@@ -40,7 +40,10 @@ impl Canon {
                 continue;
             }
             let Some((from, to)) = line.split_once("=>") else {
-                return Err(format!("synonyms line {}: expected `variant => canonical`", n + 1));
+                return Err(format!(
+                    "synonyms line {}: expected `variant => canonical`",
+                    n + 1
+                ));
             };
             let from: Vec<char> = normalize_name(from).chars().collect();
             let to = normalize_name(to);
@@ -126,9 +129,14 @@ impl Canon {
 }
 
 /// Drops everything but letters, digits and CJK ideographs (brackets,
-/// commas, dashes, `?`), keeping the order.
+/// commas, dashes, `?`), keeping the order, and a final `术`: procedure
+/// tables write `支架置入` and `支架置入术` for the same operation.
 pub fn loose(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).collect()
+    let mut out: String = s.chars().filter(|c| c.is_alphanumeric()).collect();
+    if out.ends_with('术') && out.chars().count() > 2 {
+        out.pop();
+    }
+    out
 }
 
 /// The loose folded key of a name: [`Canon::fold`] then [`loose`].
@@ -178,14 +186,24 @@ mod tests {
         assert_eq!(variant_key("心功能Ⅲ级"), variant_key("心功能3级"));
         assert_eq!(variant_key("冠心病"), "冠状动脉粥样硬化性心脏病");
         assert_eq!(variant_key("全心衰竭"), "全心力衰竭");
-        assert_eq!(variant_key("支架植入"), variant_key("支架置入"));
-        assert_ne!(variant_key("高血压病3级(高危)"), variant_key("高血压病3级(极高危)"));
+        assert_eq!(variant_key("支架植入"), variant_key("支架置入术"));
+        assert_eq!(variant_key("阑尾炎术后"), "阑尾炎术后");
+        assert_ne!(
+            variant_key("高血压病3级(高危)"),
+            variant_key("高血压病3级(极高危)")
+        );
     }
 
     #[test]
     fn canonical_forms_already_present_are_kept() {
         let c = Canon::bundled();
-        for s in ["心房颤动", "脑梗死", "急性心力衰竭", "继发恶性肿瘤", "冠状动脉粥样硬化性心脏病"] {
+        for s in [
+            "心房颤动",
+            "脑梗死",
+            "急性心力衰竭",
+            "继发恶性肿瘤",
+            "冠状动脉粥样硬化性心脏病",
+        ] {
             assert_eq!(c.fold(s), s);
         }
         assert_eq!(c.fold("房颤"), "心房颤动");

@@ -18,8 +18,7 @@ use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{
     LowerCaser, NgramTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
@@ -33,7 +32,7 @@ use crate::terminology::{CodeSystem, Terminology};
 use super::canon::{loose, Canon};
 
 /// Bumped whenever the schema or what goes into a field changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const META_FILE: &str = "icdflow-index.json";
 const WORDS_TOKENIZER: &str = "icd_words";
 const GRAMS_TOKENIZER: &str = "icd_grams";
@@ -136,14 +135,20 @@ fn words_analyzer() -> TextAnalyzer {
 }
 
 fn grams_analyzer() -> Result<TextAnalyzer> {
-    Ok(TextAnalyzer::builder(NgramTokenizer::new(2, 2, false)?)
+    // Single chars are indexed too, but queried only when nothing else
+    // matches (their posting lists are long: 性 is in a third of the names).
+    Ok(TextAnalyzer::builder(NgramTokenizer::new(1, 2, false)?)
         .filter(LowerCaser)
         .build())
 }
 
 fn register(index: &Index) -> Result<()> {
-    index.tokenizers().register(WORDS_TOKENIZER, words_analyzer());
-    index.tokenizers().register(GRAMS_TOKENIZER, grams_analyzer()?);
+    index
+        .tokenizers()
+        .register(WORDS_TOKENIZER, words_analyzer());
+    index
+        .tokenizers()
+        .register(GRAMS_TOKENIZER, grams_analyzer()?);
     Ok(())
 }
 
@@ -189,7 +194,11 @@ pub(crate) fn dir_name(term: &Terminology) -> String {
         .filter(char::is_ascii_alphanumeric)
         .take(16)
         .collect();
-    let fp = if fp.is_empty() { "nofp".to_string() } else { fp };
+    let fp = if fp.is_empty() {
+        "nofp".to_string()
+    } else {
+        fp
+    };
     format!("{}-{fp}", system_slug(term.system))
 }
 
@@ -198,7 +207,8 @@ fn add_docs(index: &Index, fields: Fields, term: &Terminology) -> Result<()> {
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
-    let mut writer = index.writer_with_num_threads::<TantivyDocument>(threads, threads * 40_000_000)?;
+    let mut writer =
+        index.writer_with_num_threads::<TantivyDocument>(threads, threads * 40_000_000)?;
     for (i, e) in term.entries().iter().enumerate() {
         let mut doc = TantivyDocument::new();
         doc.add_u64(fields.idx, i as u64);
@@ -340,8 +350,36 @@ impl Engine {
         Engine::from_index(index, fields, term, info)
     }
 
+    /// Opens an existing index folder. A damaged index is an error, never a
+    /// panic: checksums are verified first, and a panic inside tantivy on
+    /// data the checksums did not catch is turned into an error as well.
     fn open_dir(dir: &Path, term: &Terminology, stats: IndexStats, built: bool) -> Result<Engine> {
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Engine::open_dir_unchecked(dir, term, stats, built)
+        }));
+        opened.unwrap_or_else(|_| {
+            Err(Error::Index(format!(
+                "{}: index data is damaged",
+                dir.display()
+            )))
+        })
+    }
+
+    fn open_dir_unchecked(
+        dir: &Path,
+        term: &Terminology,
+        stats: IndexStats,
+        built: bool,
+    ) -> Result<Engine> {
         let index = Index::open_in_dir(dir)?;
+        let bad = index.validate_checksum()?;
+        if !bad.is_empty() {
+            return Err(Error::Index(format!(
+                "{}: {} file(s) fail their checksum",
+                dir.display(),
+                bad.len()
+            )));
+        }
         let (expected, _) = schema();
         if index.schema() != expected {
             return Err(Error::Index(format!("{}: schema differs", dir.display())));
@@ -355,7 +393,12 @@ impl Engine {
         Engine::from_index(index, fields, term, info)
     }
 
-    fn from_index(index: Index, fields: Fields, term: &Terminology, info: IndexInfo) -> Result<Engine> {
+    fn from_index(
+        index: Index,
+        fields: Fields,
+        term: &Terminology,
+        info: IndexInfo,
+    ) -> Result<Engine> {
         register(&index)?;
         let reader = index
             .reader_builder()
@@ -403,13 +446,30 @@ impl Engine {
         out
     }
 
-    /// Up to `k` candidate entries by BM25, best first, with their score.
+    /// Up to `k` candidate entries by BM25, best first, with their score:
+    /// by words and char bigrams, and by single chars when those find
+    /// nothing (a garbled or one-char query).
     pub fn candidates(
         &self,
         words: &[WeightedWord],
         query: &str,
         assignable_only: bool,
         k: usize,
+    ) -> Result<Vec<(u32, f32)>> {
+        let found = self.search(words, query, assignable_only, k, false)?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        self.search(words, query, assignable_only, k, true)
+    }
+
+    fn search(
+        &self,
+        words: &[WeightedWord],
+        query: &str,
+        assignable_only: bool,
+        k: usize,
+        unigrams: bool,
     ) -> Result<Vec<(u32, f32)>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in words {
@@ -421,12 +481,15 @@ impl Engine {
         }
         let mut seen = HashSet::new();
         for g in tokens(&mut self.grams.clone(), &grams_text(query)) {
-            if !seen.insert(g.clone()) {
+            if (g.chars().count() == 1) != unigrams || !seen.insert(g.clone()) {
                 continue;
             }
             let t = Term::from_field_text(self.fields.grams, &g);
             let q = TermQuery::new(t, IndexRecordOption::WithFreqs);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), GRAM_BOOST))));
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(q), GRAM_BOOST)),
+            ));
         }
         if clauses.is_empty() || k == 0 {
             return Ok(Vec::new());
@@ -435,7 +498,8 @@ impl Engine {
         let query: Box<dyn Query> = if assignable_only {
             let t = Term::from_field_u64(self.fields.assignable, 1);
             // Zero boost: the filter must not change the ranking.
-            let filter = BoostQuery::new(Box::new(TermQuery::new(t, IndexRecordOption::Basic)), 0.0);
+            let filter =
+                BoostQuery::new(Box::new(TermQuery::new(t, IndexRecordOption::Basic)), 0.0);
             Box::new(BooleanQuery::new(vec![
                 (Occur::Must, text_query),
                 (Occur::Must, Box::new(filter)),

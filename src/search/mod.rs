@@ -33,11 +33,14 @@ use self::rank::Prepared;
 
 /// BM25 candidates re-ranked per free-text query.
 const CANDIDATES: usize = 64;
+/// Added to the fuzzy score of a base code: a query that does not state the
+/// detail an extension code adds should get the base code.
+const BASE_BONUS: f32 = 0.03;
 /// Candidates per part of a text listing several diagnoses.
 const SEGMENT_CANDIDATES: usize = 32;
-/// A name matching one part of such a text ranks a little below one
-/// matching the whole text as well.
-const SEGMENT_FACTOR: f32 = 0.97;
+/// A name matching one part of such a text ranks below one matching the
+/// whole text well (table names have commas too: `休克，其他的`).
+const SEGMENT_FACTOR: f32 = 0.75;
 /// Parts of a text considered.
 const MAX_SEGMENTS: usize = 6;
 /// Fuzzy scores are scaled into 0..=FUZZY_MAX so that an exact or variant
@@ -227,14 +230,16 @@ impl Matcher {
         }
         if looks_like_initials(q) {
             self.pinyin_hits(q, &mut hits);
-            if hits.len() >= opts.limit {
+            if !hits.is_empty() {
+                // Text hits join only when they are exact (an English name
+                // or alias such as `hiv`); fuzzy ones would be noise here.
+                for m in self.match_text(q, opts) {
+                    if m.tier < Tier::Pinyin {
+                        hits.push(m.entry, m.tier, m.score);
+                    }
+                }
                 return hits.into_sorted();
             }
-            let text = self.match_text(q, opts);
-            for m in text {
-                hits.push(m.entry, m.tier, m.score);
-            }
-            return hits.into_sorted();
         }
         self.match_text(q, opts)
     }
@@ -335,13 +340,16 @@ impl Matcher {
             }
             let mut best = 0.0f32;
             for (p, factor) in &queries {
-                let mut s = p.score(&ix.lex.folded[i], 0.0);
+                let mut s = p.score(&ix.lex.folded[i]);
                 for a in ix.lex.folded_aliases[i].iter() {
-                    s = s.max(p.score(a, 0.0));
+                    s = s.max(p.score(a));
                 }
                 best = best.max(s * factor);
             }
-            hits.push(i, Tier::Fuzzy, FUZZY_MAX * best);
+            if is_base_code(&self.term.entry(i).code) {
+                best += BASE_BONUS;
+            }
+            hits.push(i, Tier::Fuzzy, FUZZY_MAX * best.min(1.0));
         }
         hits.into_sorted()
     }
@@ -394,7 +402,8 @@ fn segments(text: &str) -> Vec<&str> {
             '.' => {
                 let before = k.checked_sub(1).map(|j| chars[j].1);
                 let after = chars.get(k + 1).map(|x| x.1);
-                !(before.is_some_and(|x| x.is_ascii_digit()) && after.is_some_and(|x| x.is_ascii_digit()))
+                !(before.is_some_and(|x| x.is_ascii_digit())
+                    && after.is_some_and(|x| x.is_ascii_digit()))
             }
             c => c.is_whitespace(),
         };
@@ -473,13 +482,20 @@ impl<'a> Hits<'a> {
         self.out
     }
 
-    /// Best first; among equal scores a table's main code before its
+    /// Best first; among equal scores an assignable code before a heading,
+    /// a table's main code before its
     /// extension codes (`I21.103` before `I21.100x002` for the same name),
     /// then the shorter name, then code order.
     fn into_sorted(mut self) -> Vec<Match> {
         self.out.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
+                .then(
+                    self.term
+                        .entry(b.entry)
+                        .assignable
+                        .cmp(&self.term.entry(a.entry).assignable),
+                )
                 .then(is_extension(&a.code).cmp(&is_extension(&b.code)))
                 .then(a.name.chars().count().cmp(&b.name.chars().count()))
                 .then(a.code.cmp(&b.code))
@@ -498,6 +514,23 @@ fn is_extension(code: &str) -> bool {
     })
 }
 
+/// True for the classification's own codes as opposed to national
+/// additions: no `x` extension, and a subdivision that ends in `00`
+/// (`I10.x00`, `I21.900`, `36.0700`). Tables without national
+/// subdivisions (`A00.0`, `A00.001`) have no base codes in this sense.
+fn is_base_code(code: &str) -> bool {
+    if is_extension(code) {
+        return false;
+    }
+    match code.split_once('.') {
+        None => true,
+        Some((_, tail)) => {
+            let tail = tail.split(['+', '†', '*']).next().unwrap_or(tail);
+            tail.len() >= 3 && tail.ends_with("00")
+        }
+    }
+}
+
 /// True for strings shaped like an ICD code or a code prefix (`I10`, `36.07`, `I10.x00x0`).
 pub fn looks_like_code(q: &str) -> bool {
     let q = q.trim();
@@ -508,8 +541,7 @@ pub fn looks_like_code(q: &str) -> bool {
     }
     q.len() >= 2
         && q.chars().any(|c| c.is_ascii_digit())
-        && q
-            .chars()
+        && q.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '*' | '†' | '/'))
 }
 
@@ -544,6 +576,12 @@ mod tests {
         assert!(!is_extension("I10.x00"));
         assert!(!is_extension("I21.103"));
         assert!(!is_extension("36.0700"));
+        assert!(is_base_code("36.0700"));
+        assert!(is_base_code("I10.x00"));
+        assert!(!is_base_code("A00.0"));
+        assert!(!is_base_code("36.0701"));
+        assert!(!is_base_code("I10.x00x032"));
+        assert!(!is_base_code("E11.401†G63.2*"));
     }
 
     #[test]

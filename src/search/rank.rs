@@ -8,59 +8,22 @@ use rapidfuzz::fuzz::RatioBatchComparator;
 
 use super::index::WeightedWord;
 
-/// Feature weights (they sum to 1).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Weights {
-    pub ratio: f32,
-    pub words: f32,
-    pub query_grams: f32,
-    pub name_grams: f32,
-    pub contain: f32,
-    pub bm25: f32,
-    pub bag: f32,
-}
-
-impl Weights {
-    pub const DEFAULT: Weights = Weights {
-        ratio: 0.20,
-        words: 0.25,
-        query_grams: 0.0,
-        name_grams: 0.25,
-        contain: 0.10,
-        bm25: 0.0,
-        bag: 0.20,
-    };
-
-    /// Temporary tuning hook: `ICDFLOW_RANK=r,w,qg,ng,c,b`.
-    pub fn from_env() -> Weights {
-        let Ok(s) = std::env::var("ICDFLOW_RANK") else {
-            return Weights::DEFAULT;
-        };
-        let v: Vec<f32> = s.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-        if v.len() != 7 {
-            return Weights::DEFAULT;
-        }
-        Weights {
-            ratio: v[0],
-            words: v[1],
-            query_grams: v[2],
-            name_grams: v[3],
-            contain: v[4],
-            bm25: v[5],
-            bag: v[6],
-        }
-    }
-}
+/// Feature weights (they sum to 1). Chosen on the tuning half of CHIP-CDN,
+/// the CCL25 admission lists and perturbed 国临 names (see
+/// `examples/mapping_quality.rs`, `examples/search_bench.rs`).
+const W_RATIO: f32 = 0.20;
+const W_WORDS: f32 = 0.25;
+const W_NAME_GRAMS: f32 = 0.25;
+const W_CONTAIN: f32 = 0.10;
+const W_BAG: f32 = 0.20;
+/// Share of a containing name's length at which the query inside it
+/// counts fully (a query is often a fragment of the name it means).
+const INSIDE: f32 = 0.3;
 
 /// Words in a table name that say "no further detail" rather than name a
 /// disease (`未特指的后天性纯红细胞再生障碍`); a query that names the rest
 /// matches such a name fully.
-const UNSPECIFIED: [&str; 2] = ["未特指的", "未特指"];
-
-/// Emphasis on later words: Chinese diagnosis names are head-final
-/// (site and modifiers first, the disease last), so the last word of the
-/// query weighs `1 + HEAD_EMPHASIS` times the first.
-const HEAD_EMPHASIS: f32 = 0.0;
+const UNSPECIFIED: [&str; 4] = ["其他和未特指的", "其他和未特指", "未特指的", "未特指"];
 
 /// A query prepared once and compared with many names.
 pub(crate) struct Prepared {
@@ -68,12 +31,10 @@ pub(crate) struct Prepared {
     text: String,
     chars: Vec<char>,
     bigrams: HashSet<(char, char)>,
-    /// Words with their weight (IDF times position emphasis).
-    words: Vec<(String, f32)>,
+    /// Words with their IDF.
+    words: Vec<WeightedWord>,
     total_weight: f32,
     ratio: RatioBatchComparator<char>,
-    weights: Weights,
-    head: f32,
 }
 
 fn bigrams(chars: &[char]) -> HashSet<(char, char)> {
@@ -104,25 +65,7 @@ impl Prepared {
     /// `loose_query` is the loose folded query; `words` its weighted words.
     pub fn new(loose_query: &str, words: Vec<WeightedWord>) -> Prepared {
         let chars: Vec<char> = loose_query.chars().collect();
-        let head = std::env::var("ICDFLOW_HEAD")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(HEAD_EMPHASIS);
-        let n = chars.len().max(1) as f32;
-        let words: Vec<(String, f32)> = words
-            .into_iter()
-            .map(|w| {
-                // Position of the word's end in the loose query (0..=1).
-                let end = loose_query
-                    .find(w.text.as_str())
-                    .map(|b| loose_query[..b].chars().count() + w.text.chars().count())
-                    .unwrap_or(chars.len()) as f32
-                    / n;
-                let weight = w.idf * (1.0 + head * end);
-                (w.text, weight)
-            })
-            .collect();
-        let total_weight = words.iter().map(|w| w.1).sum();
+        let total_weight = words.iter().map(|w| w.idf).sum();
         Prepared {
             bigrams: bigrams(&chars),
             ratio: RatioBatchComparator::new(chars.iter().copied()),
@@ -130,65 +73,81 @@ impl Prepared {
             chars,
             words,
             total_weight,
-            weights: Weights::from_env(),
-            head,
         }
     }
 
-    /// Similarity of a loose folded name to the query, 0..=1. `bm25` is the
-    /// candidate's BM25 score relative to the best candidate (0..=1).
-    pub fn score(&self, name: &str, bm25: f32) -> f32 {
-        let _ = self.head;
-        let name = comparison_form(name);
-        let name = name.as_ref();
+    /// Similarity of a loose folded name to the query, 0..=1.
+    ///
+    /// A name with "unspecified" words is compared both as written and
+    /// without them (a little discounted), whichever is closer.
+    pub fn score(&self, name: &str) -> f32 {
         if name.is_empty() || self.chars.is_empty() {
             return 0.0;
         }
-        let w = &self.weights;
+        let mut s = self.score_form(name);
+        let stripped = comparison_form(name);
+        if stripped.as_ref() != name {
+            s = s.max(UNSPECIFIED_FACTOR * self.score_form(&stripped));
+        }
+        let residual = name.contains(OTHER) && !name.contains("未特指");
+        s *= CONFLICT_FACTOR.powi(conflicts(&self.text, name) as i32);
+        if residual && !self.text.contains(OTHER) {
+            s *= OTHER_FACTOR;
+        }
+        s
+    }
+
+    fn score_form(&self, name: &str) -> f32 {
         let nchars: Vec<char> = name.chars().collect();
         let ratio = self.ratio.similarity(nchars.iter().copied()) as f32;
 
+        // Share of the query's words (IDF-weighted) the name contains.
         let words = if self.total_weight > 0.0 {
             let hit: f32 = self
                 .words
                 .iter()
-                .filter(|(t, _)| name.contains(t.as_str()))
-                .map(|(_, wt)| wt)
+                .filter(|w| name.contains(w.text.as_str()))
+                .map(|w| w.idf)
                 .sum();
             hit / self.total_weight
         } else {
             0.0
         };
 
+        // Share of the name's bigrams the query supports.
         let nb = bigrams(&nchars);
         let shared = nb.iter().filter(|b| self.bigrams.contains(b)).count() as f32;
         let name_grams = shared / nb.len() as f32;
-        let query_grams = shared / self.bigrams.len() as f32;
 
+        // Containment either way, scaled by how much of the longer string
+        // the shorter one is: a generic name inside a specific query
+        // (脑血管病 in 缺血性脑血管病) must not beat the specific name.
+        let (nl, ql) = (nchars.len() as f32, self.chars.len() as f32);
         let contain = if self.text.contains(name) {
-            1.0
+            nl / ql
         } else if name.contains(self.text.as_str()) {
-            0.6
+            INSIDE * ql / nl
         } else {
             0.0
         };
 
-        let bag = if w.bag > 0.0 {
-            bag_similarity(&self.chars, &nchars)
-        } else {
-            0.0
-        };
+        let bag = bag_similarity(&self.chars, &nchars);
 
-        let s = w.ratio * ratio
-            + w.words * words
-            + w.query_grams * query_grams
-            + w.name_grams * name_grams
-            + w.contain * contain
-            + w.bm25 * bm25
-            + w.bag * bag;
-        s * CONFLICT_FACTOR.powi(conflicts(&self.text, name) as i32)
+        W_RATIO * ratio
+            + W_WORDS * words
+            + W_NAME_GRAMS * name_grams
+            + W_CONTAIN * contain
+            + W_BAG * bag
     }
 }
+
+/// Discount on the score of a name compared without its "unspecified" words.
+const UNSPECIFIED_FACTOR: f32 = 0.97;
+
+/// `其他`: a residual category ("other specified"), not what a query that
+/// does not say so means.
+const OTHER: &str = "其他";
+const OTHER_FACTOR: f32 = 0.92;
 
 /// Score factor per qualifier the name contradicts.
 const CONFLICT_FACTOR: f32 = 0.75;
