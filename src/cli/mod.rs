@@ -9,3 +9,4 @@ pub mod eval;
 pub mod import;
 pub mod index;
 pub mod logging;
+pub mod lookup;
