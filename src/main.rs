@@ -12,6 +12,8 @@ struct Cli {
     /// Log file (default: icdflow.log in the user data dir). Logs never go to the terminal.
     #[arg(long, global = true, value_name = "PATH")]
     log_file: Option<PathBuf>,
+    #[command(flatten)]
+    tables: cli::common::TableArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,16 +37,21 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // llama.cpp's OpenMP threads spin while idle unless told otherwise; on a
+    // shared server that burns every core between tokens (measured: 10× slower
+    // generation on 2 cores). The variable is read before main, so re-exec.
+    #[cfg(all(feature = "llama", unix))]
+    icdflow::llm::llama::ensure_passive_openmp();
     let cli = Cli::parse();
     let _log = cli::logging::init(cli.log_file.as_deref());
     let result = match cli.command {
-        Command::Tui(a) => cli::tui::run(a),
-        Command::Code(a) => cli::code::run(a),
-        Command::Eval(a) => cli::eval::run(a),
-        Command::Lookup(a) => cli::lookup::run(a),
-        Command::Index(a) => cli::index::run(a),
+        Command::Tui(a) => cli::tui::run(a, &cli.tables),
+        Command::Code(a) => cli::code::run(a, &cli.tables),
+        Command::Eval(a) => cli::eval::run(a, &cli.tables),
+        Command::Lookup(a) => cli::lookup::run(a, &cli.tables),
+        Command::Index(a) => cli::index::run(a, &cli.tables),
         Command::Import(a) => cli::import::run(a),
-        Command::Bench(a) => cli::bench::run(a),
+        Command::Bench(a) => cli::bench::run(a, &cli.tables),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
