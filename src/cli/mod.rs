@@ -2,3 +2,4 @@
 //! and its `run` function; `main.rs` only dispatches.
 
 pub mod common;
+pub mod tui;
