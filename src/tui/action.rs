@@ -25,6 +25,13 @@ pub enum Action {
     /// Focus the other track.
     FocusUp,
     FocusDown,
+    /// Focus stage n of the focused track.
+    Stage1,
+    Stage2,
+    Stage3,
+    Stage4,
+    Stage5,
+    Stage6,
     /// Cycle focus over every pane.
     FocusNext,
     FocusPrev,
@@ -79,16 +86,39 @@ pub enum Action {
     SwitchTable,
     /// Mouse button pressed at a cell.
     #[serde(skip)]
-    Click { col: u16, row: u16 },
+    Click {
+        col: u16,
+        row: u16,
+    },
     /// Mouse wheel over a cell.
     #[serde(skip)]
-    Scroll { col: u16, row: u16, down: bool },
+    Scroll {
+        col: u16,
+        row: u16,
+        down: bool,
+    },
     /// The terminal changed size.
     #[serde(skip)]
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
 }
 
 impl Action {
+    /// The stage number (1-based) of a `StageN` action.
+    pub fn stage_number(self) -> Option<usize> {
+        Some(match self {
+            Action::Stage1 => 1,
+            Action::Stage2 => 2,
+            Action::Stage3 => 3,
+            Action::Stage4 => 4,
+            Action::Stage5 => 5,
+            Action::Stage6 => 6,
+            _ => return None,
+        })
+    }
+
     /// Parses a key-file action name (`run_all`).
     pub fn from_name(name: &str) -> Option<Action> {
         Action::deserialize(toml::Value::String(name.trim().to_string())).ok()
@@ -117,6 +147,12 @@ impl Action {
             Action::FocusRight => "focus the pane on the right",
             Action::FocusUp => "focus the track above",
             Action::FocusDown => "focus the track below",
+            Action::Stage1 => "focus stage 1 of the track",
+            Action::Stage2 => "focus stage 2",
+            Action::Stage3 => "focus stage 3",
+            Action::Stage4 => "focus stage 4",
+            Action::Stage5 => "focus stage 5",
+            Action::Stage6 => "focus stage 6",
             Action::FocusNext => "focus the next pane",
             Action::FocusPrev => "focus the previous pane",
             Action::Activate => "fold/unfold section · edit list",
@@ -189,7 +225,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for a in [Action::RunAll, Action::Step, Action::ExportJson, Action::Quit] {
+        for a in [
+            Action::RunAll,
+            Action::Step,
+            Action::ExportJson,
+            Action::Quit,
+        ] {
             assert_eq!(Action::from_name(&a.name()), Some(a));
         }
         assert_eq!(Action::RunStale.name(), "run_stale");

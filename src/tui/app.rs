@@ -179,6 +179,9 @@ pub struct App {
     pub should_quit: bool,
     /// The focused item whose evidence the record pane last scrolled to.
     evidence_target: Option<(Track, StageKind, usize)>,
+    /// The record section the pane last scrolled to (the wheel may scroll
+    /// away from it until the cursor moves).
+    section_target: Option<usize>,
 }
 
 /// Chars of agent output kept per running stage.
@@ -216,11 +219,14 @@ impl App {
             stream: Default::default(),
             status: None,
             trainer,
-            window: [0, 0],
+            // Narrow screens show the last stages (the final codes) until
+            // focus moves.
+            window: [usize::MAX, usize::MAX],
             size: Rect::new(0, 0, 160, 48),
             tick: 0,
             should_quit: false,
             evidence_target: None,
+            section_target: None,
         };
         let idx = match open {
             Some(id) => match app.records.iter().position(|r| r.id == id) {
@@ -233,6 +239,10 @@ impl App {
             None => Some(0),
         };
         app.open_record(idx.unwrap_or(0));
+        // A run with results opens on the final codes, a new one on its first stage.
+        if app.run().started() {
+            app.focus = Focus::Stage(Track::Diagnosis, StageKind::Map);
+        }
         if (open.is_none() && app.records.len() > 1) || idx.is_none() {
             app.open_picker();
         }
@@ -423,6 +433,16 @@ impl App {
             Action::FocusRight => self.focus_horizontal(1),
             Action::FocusUp => self.focus_track(Track::Diagnosis),
             Action::FocusDown => self.focus_track(Track::Procedure),
+            a if a.stage_number().is_some() => {
+                let t = match self.focus {
+                    Focus::Stage(t, _) => t,
+                    Focus::Record => Track::Diagnosis,
+                };
+                let n = a.stage_number().unwrap_or(1);
+                if let Some(&k) = StageKind::of_track(t).get(n - 1) {
+                    self.focus = Focus::Stage(t, k);
+                }
+            }
             Action::FocusNext => self.focus_cycle(1),
             Action::FocusPrev => self.focus_cycle(-1),
             Action::Activate => match self.focus {
@@ -452,7 +472,8 @@ impl App {
                 self.copy(text, "final codes");
             }
             Action::CopyLine => {
-                let line = export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
+                let line =
+                    export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
                 self.copy(line, "病案首页 line");
             }
             Action::ExportJson => self.export_json(),
@@ -567,7 +588,11 @@ impl App {
     fn all_panes() -> Vec<Focus> {
         let mut v = vec![Focus::Record];
         for t in Track::ALL {
-            v.extend(StageKind::of_track(t).into_iter().map(|k| Focus::Stage(t, k)));
+            v.extend(
+                StageKind::of_track(t)
+                    .into_iter()
+                    .map(|k| Focus::Stage(t, k)),
+            );
         }
         v
     }
@@ -628,7 +653,11 @@ impl App {
         let width = screen.record.width.saturating_sub(2) as usize;
         let height = screen.record.height.saturating_sub(2) as usize;
         let target = self.focused_item().map(|(t, k, c, _)| (t, k, c));
-        if self.focus == Focus::Record {
+        if self.focus != Focus::Record {
+            self.section_target = None;
+        }
+        if self.focus == Focus::Record && self.section_target != Some(self.record_view.cursor) {
+            self.section_target = Some(self.record_view.cursor);
             let lines = self.record_lines(width);
             if let Some(y) = lines
                 .iter()
@@ -636,7 +665,7 @@ impl App {
             {
                 scroll_into_view(&mut self.record_view.offset, y, height);
             }
-        } else if target != self.evidence_target {
+        } else if self.focus != Focus::Record && target != self.evidence_target {
             let ev = self.evidence().first().copied();
             if let Some(ev) = ev {
                 let lines = self.record_lines(width);
@@ -655,7 +684,10 @@ impl App {
         }
         self.evidence_target = target;
         let total = self.record_lines(width).len();
-        self.record_view.offset = self.record_view.offset.min(total.saturating_sub(height.max(1)));
+        self.record_view.offset = self
+            .record_view
+            .offset
+            .min(total.saturating_sub(height.max(1)));
     }
 
     // ----- mouse ---------------------------------------------------------
@@ -708,8 +740,12 @@ impl App {
         }
         let i = (row - first) as usize;
         match &mut self.overlay {
-            Overlay::Search(s) if s.list.offset + i < s.hits.len() => s.list.cursor = s.list.offset + i,
-            Overlay::Picker(p) if p.list.offset + i < p.hits.len() => p.list.cursor = p.list.offset + i,
+            Overlay::Search(s) if s.list.offset + i < s.hits.len() => {
+                s.list.cursor = s.list.offset + i
+            }
+            Overlay::Picker(p) if p.list.offset + i < p.hits.len() => {
+                p.list.cursor = p.list.offset + i
+            }
             _ => {}
         }
     }
@@ -746,7 +782,10 @@ impl App {
         for ta in &s.tracks {
             for p in &ta.panes {
                 if layout::contains(p.area, col, row) {
-                    let n = self.run().stage(ta.track, p.kind).map_or(0, |s| s.items.len());
+                    let n = self
+                        .run()
+                        .stage(ta.track, p.kind)
+                        .map_or(0, |s| s.items.len());
                     let st = self.lists.entry((ta.track, p.kind)).or_default();
                     st.cursor = step_index(st.cursor, d, n);
                     return;
@@ -780,7 +819,8 @@ impl App {
             Err(e) => {
                 // Keep the unreadable file for inspection; start afresh.
                 let path = self.store.path_for(&id);
-                let aside = path.with_extension(format!("corrupt-{}", chrono::Utc::now().timestamp()));
+                let aside =
+                    path.with_extension(format!("corrupt-{}", chrono::Utc::now().timestamp()));
                 let _ = std::fs::rename(&path, &aside);
                 self.set_status(format!("{e} (moved to {})", aside.display()), Level::Error);
                 Session::new(id.clone())
@@ -796,6 +836,7 @@ impl App {
             ..Default::default()
         };
         self.evidence_target = None;
+        self.section_target = None;
         if let Some(n) = note {
             self.set_status(n, Level::Info);
         }
@@ -920,7 +961,11 @@ impl App {
                         s.drain(..cut);
                     }
                 }
-                Event::StageFinished { track, kind, status } => {
+                Event::StageFinished {
+                    track,
+                    kind,
+                    status,
+                } => {
                     self.stream.remove(&(track, kind));
                     if let Some(s) = self.session.run.track_mut(track).stage_mut(kind) {
                         s.status = status;
@@ -983,7 +1028,10 @@ impl App {
             return None;
         };
         if self.busy() {
-            self.set_status("wait for the job or cancel it (Ctrl-C) before editing", Level::Warn);
+            self.set_status(
+                "wait for the job or cancel it (Ctrl-C) before editing",
+                Level::Warn,
+            );
             return None;
         }
         Some((t, k))
@@ -1011,11 +1059,16 @@ impl App {
     }
 
     fn items(&self, t: Track, k: StageKind) -> Vec<Item> {
-        self.run().stage(t, k).map(|s| s.items.clone()).unwrap_or_default()
+        self.run()
+            .stage(t, k)
+            .map(|s| s.items.clone())
+            .unwrap_or_default()
     }
 
     fn open_editor(&mut self, insert: bool) {
-        let Some((t, k)) = self.editable() else { return };
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
         let items = self.items(t, k);
         let mut lines: Vec<String> = items.iter().map(item_line).collect();
         let cursor = self.list_state(t, k).cursor;
@@ -1051,14 +1104,21 @@ impl App {
             return;
         }
         let n = parsed.items.len();
-        self.commit(ed.track, ed.kind, parsed.items, &format!("{} edited ({n} items)", ed.kind.title()));
+        self.commit(
+            ed.track,
+            ed.kind,
+            parsed.items,
+            &format!("{} edited ({n} items)", ed.kind.title()),
+        );
         if let Some(w) = parsed.warnings.first() {
             self.set_status(w.clone(), Level::Warn);
         }
     }
 
     fn delete_item(&mut self) {
-        let Some((t, k)) = self.editable() else { return };
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
         let mut items = self.items(t, k);
         let c = self.list_state(t, k).cursor;
         if c >= items.len() {
@@ -1069,7 +1129,9 @@ impl App {
     }
 
     fn move_item(&mut self, d: isize) {
-        let Some((t, k)) = self.editable() else { return };
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
         let mut items = self.items(t, k);
         let c = self.list_state(t, k).cursor;
         let to = c as isize + d;
@@ -1083,7 +1145,9 @@ impl App {
     }
 
     fn accept_item(&mut self) {
-        let Some((t, k)) = self.editable() else { return };
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
         let mut items = self.items(t, k);
         let c = self.list_state(t, k).cursor;
         let Some(item) = items.get_mut(c) else { return };
@@ -1102,13 +1166,19 @@ impl App {
     }
 
     fn toggle_stage(&mut self) {
-        let Some((t, k)) = self.editable() else { return };
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
         let Some(on) = self.run().stage(t, k).map(|s| s.enabled) else {
             return;
         };
         self.session.set_enabled(t, k, !on, &self.cfg.user);
         if self.save_session(true) {
-            let state = if on { "off: its input passes through" } else { "on" };
+            let state = if on {
+                "off: its input passes through"
+            } else {
+                "on"
+            };
             self.set_status(format!("{} {state} (R re-runs)", k.title()), Level::Info);
         }
     }
@@ -1136,7 +1206,9 @@ impl App {
 
     fn refresh_search(&mut self) {
         let Some(ctx) = self.ctx.clone() else { return };
-        let Overlay::Search(s) = &mut self.overlay else { return };
+        let Overlay::Search(s) = &mut self.overlay else {
+            return;
+        };
         let opts = MatchOptions {
             limit: 50,
             assignable_only: false,
@@ -1151,7 +1223,9 @@ impl App {
 
     fn search_mode(&mut self, a: Action) {
         let page = self.size.height.saturating_sub(10).max(1) as isize;
-        let Overlay::Search(s) = &mut self.overlay else { return };
+        let Overlay::Search(s) = &mut self.overlay else {
+            return;
+        };
         match a {
             Action::Close => self.overlay = Overlay::None,
             Action::Up => s.list.cursor = step_index(s.list.cursor, -1, s.hits.len()),
@@ -1172,7 +1246,9 @@ impl App {
     }
 
     fn apply_hit(&mut self, insert: bool) {
-        let Overlay::Search(s) = &self.overlay else { return };
+        let Overlay::Search(s) = &self.overlay else {
+            return;
+        };
         let Some(hit) = s.hits.get(s.list.cursor).cloned() else {
             self.set_status("no code selected", Level::Info);
             return;
@@ -1185,7 +1261,11 @@ impl App {
         };
         if t != search_track {
             self.set_status(
-                format!("{} belongs to the {} table, not this list", hit.code, search_track.label()),
+                format!(
+                    "{} belongs to the {} table, not this list",
+                    hit.code,
+                    search_track.label()
+                ),
                 Level::Warn,
             );
             return;
@@ -1203,7 +1283,10 @@ impl App {
             return;
         }
         if self.busy() {
-            self.set_status("wait for the job or cancel it (Ctrl-C) before editing", Level::Warn);
+            self.set_status(
+                "wait for the job or cancel it (Ctrl-C) before editing",
+                Level::Warn,
+            );
             return;
         }
         self.overlay = Overlay::None;
@@ -1248,7 +1331,9 @@ impl App {
     }
 
     fn refresh_picker(&mut self) {
-        let Overlay::Picker(p) = &mut self.overlay else { return };
+        let Overlay::Picker(p) = &mut self.overlay else {
+            return;
+        };
         let q = p.query.trim().to_lowercase();
         p.hits = self
             .records
@@ -1257,7 +1342,9 @@ impl App {
             .filter(|(_, r)| {
                 q.is_empty()
                     || r.id.to_lowercase().contains(&q)
-                    || r.sections.iter().any(|s| s.text.to_lowercase().contains(&q))
+                    || r.sections
+                        .iter()
+                        .any(|s| s.text.to_lowercase().contains(&q))
             })
             .map(|(i, _)| i)
             .collect();
@@ -1266,7 +1353,9 @@ impl App {
 
     fn picker_mode(&mut self, a: Action) {
         let page = self.size.height.saturating_sub(10).max(1) as isize;
-        let Overlay::Picker(p) = &mut self.overlay else { return };
+        let Overlay::Picker(p) = &mut self.overlay else {
+            return;
+        };
         match a {
             Action::Close => self.overlay = Overlay::None,
             Action::Up => p.list.cursor = step_index(p.list.cursor, -1, p.hits.len()),
@@ -1319,7 +1408,10 @@ impl App {
     fn export_line(&mut self) {
         let line = export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
         match export::write_line(&self.cfg.export_dir, &self.record().id, &line) {
-            Ok(p) => self.set_status(format!("病案首页 line written to {}", p.display()), Level::Info),
+            Ok(p) => self.set_status(
+                format!("病案首页 line written to {}", p.display()),
+                Level::Info,
+            ),
             Err(e) => self.set_status(format!("export failed: {e}"), Level::Error),
         }
     }
@@ -1379,7 +1471,11 @@ pub struct RecordLine {
 }
 
 /// The record pane's lines at `width` columns (text indented by 2).
-pub fn record_lines(record: &Record, width: usize, open: impl Fn(usize) -> bool) -> Vec<RecordLine> {
+pub fn record_lines(
+    record: &Record,
+    width: usize,
+    open: impl Fn(usize) -> bool,
+) -> Vec<RecordLine> {
     let mut out = Vec::new();
     for (i, s) in record.sections.iter().enumerate() {
         out.push(RecordLine {

@@ -38,7 +38,12 @@ fn strip_numbering(s: &str) -> &str {
 }
 
 /// Reads edited lines into items (`old` is the list before editing).
-pub fn parse_lines(lines: &[String], old: &[Item], track: Track, ctx: Option<&CodingContext>) -> Parsed {
+pub fn parse_lines(
+    lines: &[String],
+    old: &[Item],
+    track: Track,
+    ctx: Option<&CodingContext>,
+) -> Parsed {
     let mut used = vec![false; old.len()];
     let mut items = Vec::new();
     let mut warnings = Vec::new();

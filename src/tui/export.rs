@@ -53,7 +53,8 @@ pub fn final_codes(run: &Run, track: Track, ctx: Option<&CodingContext>) -> Fina
             Some(ctx) => match ctx.matcher(track).terminology().get(code) {
                 Some(e) => (e.code.clone(), e.name.clone(), true),
                 None => {
-                    out.unmapped.push(format!("{} ({code}: not in the table)", item.text));
+                    out.unmapped
+                        .push(format!("{} ({code}: not in the table)", item.text));
                     continue;
                 }
             },
@@ -143,7 +144,12 @@ struct ExportDoc<'a> {
 }
 
 /// The result as a JSON document.
-pub fn to_json(record: &Record, run: &Run, ctx: Option<&CodingContext>, engine: &str) -> serde_json::Value {
+pub fn to_json(
+    record: &Record,
+    run: &Run,
+    ctx: Option<&CodingContext>,
+    engine: &str,
+) -> serde_json::Value {
     let mut stages = std::collections::BTreeMap::new();
     for t in Track::ALL {
         stages.insert(
@@ -198,7 +204,8 @@ pub fn safe_name(id: &str) -> String {
 pub fn write_json(dir: &Path, record_id: &str, doc: &serde_json::Value) -> crate::Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
     let path = dir.join(format!("{}.icdflow.json", safe_name(record_id)));
-    let mut bytes = serde_json::to_vec_pretty(doc).map_err(|e| crate::Error::Other(e.to_string()))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(doc).map_err(|e| crate::Error::Other(e.to_string()))?;
     bytes.push(b'\n');
     write_atomic(&path, &bytes)?;
     Ok(path)

@@ -269,6 +269,12 @@ fn defaults() -> Vec<(Mode, &'static str, Action)> {
         (M::Normal, "ctrl-up", FocusUp),
         (M::Normal, "J", FocusDown),
         (M::Normal, "ctrl-down", FocusDown),
+        (M::Normal, "1", Stage1),
+        (M::Normal, "2", Stage2),
+        (M::Normal, "3", Stage3),
+        (M::Normal, "4", Stage4),
+        (M::Normal, "5", Stage5),
+        (M::Normal, "6", Stage6),
         (M::Normal, "tab", FocusNext),
         (M::Normal, "backtab", FocusPrev),
         (M::Normal, "n", NextRecord),
@@ -286,7 +292,10 @@ fn defaults() -> Vec<(Mode, &'static str, Action)> {
         (M::Edit, "ctrl-c", Cancel),
     ]);
     v.extend(list(M::Search));
-    v.extend([(M::Search, "tab", InsertHit), (M::Search, "ctrl-t", SwitchTable)]);
+    v.extend([
+        (M::Search, "tab", InsertHit),
+        (M::Search, "ctrl-t", SwitchTable),
+    ]);
     v.extend(list(M::Picker));
     for m in [M::Help, M::Trace] {
         v.extend([(m, "esc", Close), (m, "q", Close)]);
@@ -312,7 +321,10 @@ impl Default for Keymap {
 impl Keymap {
     /// Defaults, then `<config_dir>/keys.toml`, then `[tui.keys]` of the
     /// config file. Returns warnings about names it did not understand.
-    pub fn load(config_keys: Option<&toml::Table>, config_dir: Option<&Path>) -> (Self, Vec<String>) {
+    pub fn load(
+        config_keys: Option<&toml::Table>,
+        config_dir: Option<&Path>,
+    ) -> (Self, Vec<String>) {
         let mut km = Keymap::default();
         let mut warnings = Vec::new();
         if let Some(dir) = config_dir {
@@ -401,7 +413,12 @@ impl Keymap {
     pub fn keys_for(&self, mode: Mode, action: Action) -> Vec<Key> {
         self.modes
             .get(&mode)
-            .map(|v| v.iter().filter(|(_, a)| *a == action).map(|&(k, _)| k).collect())
+            .map(|v| {
+                v.iter()
+                    .filter(|(_, a)| *a == action)
+                    .map(|&(k, _)| k)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -432,10 +449,7 @@ mod tests {
         assert_eq!(Key::parse("R").unwrap(), Key::ch('R'));
         assert_eq!(Key::parse("shift-r").unwrap(), Key::ch('R'));
         assert_eq!(Key::parse("ctrl-s").unwrap(), Key::ctrl('s'));
-        assert_eq!(
-            Key::parse("S-Tab").unwrap(),
-            Key::plain(KeyCode::BackTab)
-        );
+        assert_eq!(Key::parse("S-Tab").unwrap(), Key::plain(KeyCode::BackTab));
         assert_eq!(Key::parse("F5").unwrap(), Key::plain(KeyCode::F(5)));
         assert!(Key::parse("hyper-q").is_err());
         let ev = KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT);
@@ -445,10 +459,9 @@ mod tests {
     #[test]
     fn overrides_replace_only_what_they_name() {
         let mut km = Keymap::default();
-        let t: toml::Table = toml::from_str(
-            "step = \"n\"\n[edit]\nsave = [\"ctrl-w\"]\n[normal]\nbogus = \"z\"",
-        )
-        .unwrap();
+        let t: toml::Table =
+            toml::from_str("step = \"n\"\n[edit]\nsave = [\"ctrl-w\"]\n[normal]\nbogus = \"z\"")
+                .unwrap();
         let w = km.apply(&t);
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(km.action(Mode::Normal, Key::ch('n')), Some(Action::Step));
@@ -466,7 +479,8 @@ mod tests {
         for m in Mode::ALL {
             let b = km.bindings(m);
             assert!(
-                b.iter().any(|(a, _)| matches!(a, Action::Close | Action::Quit)),
+                b.iter()
+                    .any(|(a, _)| matches!(a, Action::Close | Action::Quit)),
                 "{m:?}"
             );
             assert!(!km.keys_for(m, Action::Cancel).is_empty(), "{m:?}");

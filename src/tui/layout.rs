@@ -161,7 +161,7 @@ pub fn screen(area: Rect, p: LayoutParams) -> Screen {
     let status = Rect::new(area.x, area.y + body_h, area.width, status_h);
     let footer = Rect::new(area.x, area.y + body_h + status_h, area.width, footer_h);
     let (record, diag, proc_) = if wide {
-        let rw = (area.width * 3 / 10).clamp(36, 64);
+        let rw = (area.width / 4).clamp(36, 56);
         let record = Rect::new(area.x, area.y, rw, body_h);
         let right_x = area.x + rw;
         let right_w = area.width - rw;
@@ -246,7 +246,10 @@ mod tests {
         let s = screen(Rect::new(0, 0, 80, 24), params());
         assert!(!s.wide);
         assert_eq!(s.tracks[1].panes.len(), 3);
-        assert_eq!(s.record.height + s.tracks[0].outer.height + s.tracks[1].outer.height, 22);
+        assert_eq!(
+            s.record.height + s.tracks[0].outer.height + s.tracks[1].outer.height,
+            22
+        );
         assert_eq!(window_start(0, 5, 3, 6), 3);
         assert_eq!(window_start(3, 1, 3, 6), 1);
         assert_eq!(window_start(2, 3, 3, 6), 2);

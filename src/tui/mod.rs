@@ -75,10 +75,19 @@ impl TuiOptions {
         if self.theme.is_none() {
             self.theme = tui.get("theme").and_then(|v| v.as_str()).map(String::from);
         }
-        self.trainer |= tui.get("trainer").and_then(|v| v.as_bool()).unwrap_or(false);
-        self.auto_rerun |= tui.get("auto_rerun").and_then(|v| v.as_bool()).unwrap_or(false);
+        self.trainer |= tui
+            .get("trainer")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        self.auto_rerun |= tui
+            .get("auto_rerun")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         if self.export_dir.is_none() {
-            self.export_dir = tui.get("export_dir").and_then(|v| v.as_str()).map(PathBuf::from);
+            self.export_dir = tui
+                .get("export_dir")
+                .and_then(|v| v.as_str())
+                .map(PathBuf::from);
         }
         if self.keys.is_none() {
             self.keys = tui.get("keys").and_then(|v| v.as_table()).cloned();
@@ -88,15 +97,22 @@ impl TuiOptions {
 
     /// The app's settings, with warnings about key and theme files.
     pub fn app_config(&self) -> (AppConfig, Vec<String>) {
-        let (keymap, mut warnings) = keymap::Keymap::load(self.keys.as_ref(), self.config_dir.as_deref());
+        let (keymap, mut warnings) =
+            keymap::Keymap::load(self.keys.as_ref(), self.config_dir.as_deref());
         let (theme, w) = theme::Theme::load(self.theme.as_deref(), self.config_dir.as_deref());
         warnings.extend(w);
         let cfg = AppConfig {
             keymap,
             theme,
             trainer: self.trainer,
-            export_dir: self.export_dir.clone().unwrap_or_else(|| PathBuf::from(".")),
-            user: self.user.clone().unwrap_or_else(crate::session::current_user),
+            export_dir: self
+                .export_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(".")),
+            user: self
+                .user
+                .clone()
+                .unwrap_or_else(crate::session::current_user),
             source: self.source.as_ref().map(|p| p.display().to_string()),
             auto_rerun: self.auto_rerun,
             notes: self.notes.clone(),
@@ -146,7 +162,11 @@ const SPIN: Duration = Duration::from_millis(80);
 /// How long to wait for input before looking at the worker again.
 const POLL: Duration = Duration::from_millis(50);
 
-fn event_loop(term: &mut terminal::Tui, app: &mut App, quit: &std::sync::atomic::AtomicBool) -> anyhow::Result<()> {
+fn event_loop(
+    term: &mut terminal::Tui,
+    app: &mut App,
+    quit: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
     let size = term.size()?;
     app.handle(Action::Resize {
         width: size.width,

@@ -13,7 +13,10 @@ use serde::Deserialize;
 pub const BUILTIN: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// One style as written in a theme file.
@@ -260,7 +263,11 @@ mod tests {
         let (_, w) = Theme::load(Some("nope"), None);
         assert_eq!(w.len(), 1);
         let mut bad = Theme::default();
-        assert!(bad.merge_toml("[styles]\nbordr = { fg = \"red\" }").is_err());
-        assert!(bad.merge_toml("[styles]\nborder = { fg = \"rouge\" }").is_err());
+        assert!(bad
+            .merge_toml("[styles]\nbordr = { fg = \"red\" }")
+            .is_err());
+        assert!(bad
+            .merge_toml("[styles]\nborder = { fg = \"rouge\" }")
+            .is_err());
     }
 }

@@ -75,7 +75,11 @@ pub enum WorkerMsg {
     /// The run after a stage finished.
     Progress { job: u64, run: Run },
     /// The job is over; the final run.
-    Finished { job: u64, run: Run, outcome: Outcome },
+    Finished {
+        job: u64,
+        run: Run,
+        outcome: Outcome,
+    },
 }
 
 impl std::fmt::Debug for WorkerMsg {
@@ -120,9 +124,10 @@ pub fn settle(run: &mut Run) {
 }
 
 fn any_failed(run: &Run, kind: StageKind) -> bool {
-    Track::ALL
-        .iter()
-        .any(|&t| run.stage(t, kind).is_some_and(|s| s.status == Status::Failed))
+    Track::ALL.iter().any(|&t| {
+        run.stage(t, kind)
+            .is_some_and(|s| s.status == Status::Failed)
+    })
 }
 
 /// Runs one job on the engine, sending messages as it goes. A panic in
@@ -238,7 +243,8 @@ impl ThreadWorker {
                         return;
                     }
                     Err(_) => {
-                        let _ = msg_tx.send(WorkerMsg::StartFailed("engine factory panicked".into()));
+                        let _ =
+                            msg_tx.send(WorkerMsg::StartFailed("engine factory panicked".into()));
                         return;
                     }
                 };
@@ -380,11 +386,15 @@ mod tests {
         run.set_failed(Track::Procedure, StageKind::Standardize, CANCELLED);
         settle(&mut run);
         assert_eq!(
-            run.stage(Track::Diagnosis, StageKind::Standardize).unwrap().status,
+            run.stage(Track::Diagnosis, StageKind::Standardize)
+                .unwrap()
+                .status,
             Status::Stale
         );
         assert_eq!(
-            run.stage(Track::Diagnosis, StageKind::Prioritize).unwrap().status,
+            run.stage(Track::Diagnosis, StageKind::Prioritize)
+                .unwrap()
+                .status,
             Status::Pending
         );
         let p = run.stage(Track::Procedure, StageKind::Standardize).unwrap();

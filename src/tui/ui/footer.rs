@@ -37,10 +37,12 @@ pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
     } else if let Some((tr, _, _, item)) = app.focused_item() {
         if let Some(code) = &item.code {
             spans.push(fit_span(&format!("{code} "), &mut left, t.code));
-            let name = app
-                .ctx
-                .as_ref()
-                .and_then(|c| c.matcher(tr).terminology().get(code).map(|e| e.name.clone()));
+            let name = app.ctx.as_ref().and_then(|c| {
+                c.matcher(tr)
+                    .terminology()
+                    .get(code)
+                    .map(|e| e.name.clone())
+            });
             match name {
                 Some(n) => spans.push(fit_span(&n, &mut left, t.base)),
                 None if app.ctx.is_some() => {
@@ -120,7 +122,7 @@ pub fn render_footer(buf: &mut Buffer, app: &App, area: Rect) {
         (None, EngineState::Ready(d)) => (format!("{d} "), t.dim),
         (None, EngineState::Failed(_)) => ("engine failed ".to_string(), t.error),
     };
-    let right = width::truncate(&right, w / 2);
+    let right = width::truncate(&right, w / 3);
     let rw = width::width(&right);
     let mut left = w.saturating_sub(rw + 1);
     let mut spans = vec![Span::raw(" ")];

@@ -54,7 +54,11 @@ pub fn spinner(app: &App) -> &'static str {
 }
 
 /// Symbol and word for a stage status.
-pub fn status_mark(app: &App, status: Status, enabled: bool) -> (&'static str, &'static str, Style) {
+pub fn status_mark(
+    app: &App,
+    status: Status,
+    enabled: bool,
+) -> (&'static str, &'static str, Style) {
     let t = &app.cfg.theme;
     if !enabled && status != Status::Running {
         return ("⊘", "off", t.status_off);

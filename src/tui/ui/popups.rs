@@ -21,9 +21,21 @@ pub fn area(app: &App, area: Rect) -> Rect {
         Overlay::None => Rect::default(),
         Overlay::Help { .. } => popup(area, 84, h.saturating_sub(2)),
         Overlay::Trace { .. } => popup(area, w.saturating_sub(6).min(140), h.saturating_sub(2)),
-        Overlay::Search(_) => popup(area, w.saturating_sub(4).min(120), h.saturating_sub(2).min(32)),
-        Overlay::Picker(_) => popup(area, w.saturating_sub(4).min(110), h.saturating_sub(2).min(30)),
-        Overlay::Edit(_) => popup(area, w.saturating_sub(4).min(96), h.saturating_sub(4).min(24)),
+        Overlay::Search(_) => popup(
+            area,
+            w.saturating_sub(4).min(120),
+            h.saturating_sub(2).min(32),
+        ),
+        Overlay::Picker(_) => popup(
+            area,
+            w.saturating_sub(4).min(110),
+            h.saturating_sub(2).min(30),
+        ),
+        Overlay::Edit(_) => popup(
+            area,
+            w.saturating_sub(4).min(96),
+            h.saturating_sub(4).min(24),
+        ),
     }
 }
 
@@ -33,6 +45,7 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
         return;
     }
     frame.render_widget(Clear, a);
+    unstraddle(frame.buffer_mut(), a);
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => {
@@ -52,8 +65,14 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
                 ed.track.label_zh(),
                 ed.kind.title()
             );
-            let hint = app.cfg.keymap.hint(Mode::Edit, crate::tui::action::Action::Save);
-            let close = app.cfg.keymap.hint(Mode::Edit, crate::tui::action::Action::Close);
+            let hint = app
+                .cfg
+                .keymap
+                .hint(Mode::Edit, crate::tui::action::Action::Save);
+            let close = app
+                .cfg
+                .keymap
+                .hint(Mode::Edit, crate::tui::action::Action::Close);
             let bottom = format!(
                 " {} save · {} cancel ",
                 hint.unwrap_or_default(),
@@ -71,8 +90,30 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
     }
 }
 
+/// A double-width char just left of the popup would spill into its border
+/// (the terminal draws both halves): blank it.
+fn unstraddle(buf: &mut ratatui::buffer::Buffer, a: Rect) {
+    if a.x == 0 {
+        return;
+    }
+    for y in a.y..a.y + a.height {
+        if let Some(c) = buf.cell_mut((a.x - 1, y)) {
+            if width::width(c.symbol()) > 1 {
+                c.set_symbol(" ");
+            }
+        }
+    }
+}
+
 /// A scrollable popup of pre-wrapped lines.
-fn text_popup(frame: &mut Frame, app: &App, a: Rect, title: &str, lines: &[Line<'static>], scroll: usize) {
+fn text_popup(
+    frame: &mut Frame,
+    app: &App,
+    a: Rect,
+    title: &str,
+    lines: &[Line<'static>],
+    scroll: usize,
+) {
     let t = &app.cfg.theme;
     let inner_h = a.height.saturating_sub(2) as usize;
     let max_scroll = lines.len().saturating_sub(inner_h);
@@ -91,7 +132,14 @@ fn text_popup(frame: &mut Frame, app: &App, a: Rect, title: &str, lines: &[Line<
     let buf = frame.buffer_mut();
     block.render(a, buf);
     for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
-        put_line(buf, inner.x, inner.y + i as u16, inner.width, l.spans.clone(), t.popup);
+        put_line(
+            buf,
+            inner.x,
+            inner.y + i as u16,
+            inner.width,
+            l.spans.clone(),
+            t.popup,
+        );
     }
 }
 
@@ -100,7 +148,12 @@ fn wrapped(text: &str, w: usize, indent: usize, style: Style) -> Vec<Line<'stati
     let pad = " ".repeat(indent);
     width::wrap(text, w.saturating_sub(indent))
         .into_iter()
-        .map(|r| Line::from(vec![Span::raw(pad.clone()), Span::styled(text[r].to_string(), style)]))
+        .map(|r| {
+            Line::from(vec![
+                Span::raw(pad.clone()),
+                Span::styled(text[r].to_string(), style),
+            ])
+        })
         .collect()
 }
 
@@ -111,14 +164,27 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     let groups = [
         (Mode::Normal, "Panes 主界面"),
         (Mode::Edit, "List editor 编辑"),
-        (Mode::Search, "Code search 编码检索 (type to search: name, code, prefix, pinyin)"),
-        (Mode::Picker, "Record picker 病案选择 (type to filter by id or text)"),
+        (
+            Mode::Search,
+            "Code search 编码检索 (type to search: name, code, prefix, pinyin)",
+        ),
+        (
+            Mode::Picker,
+            "Record picker 病案选择 (type to filter by id or text)",
+        ),
         (Mode::Help, "Help and trace popups"),
     ];
     for (mode, title) in groups {
-        out.push(Line::from(Span::styled(width::truncate(title, w), t.header)));
+        out.push(Line::from(Span::styled(
+            width::truncate(title, w),
+            t.header,
+        )));
         for (action, keys) in km.bindings(mode) {
-            let ks = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" ");
+            let ks = keys
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
             let mut left = w;
             let spans = vec![
                 fit_span("  ", &mut left, t.base),
@@ -140,7 +206,10 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
         out.push(Line::from(Span::styled(width::truncate(l, w), t.popup)));
     }
     out.push(Line::from(Span::styled(
-        width::truncate("  Keys can be changed in <config_dir>/keys.toml or [tui.keys].", w),
+        width::truncate(
+            "  Keys can be changed in <config_dir>/keys.toml or [tui.keys].",
+            w,
+        ),
         t.dim,
     )));
     out
@@ -181,7 +250,10 @@ fn trace_lines(app: &App, w: usize) -> (String, Vec<Line<'static>>) {
         out.extend(wrapped(&format!("error: {e}"), w, 0, t.error));
     }
     match &s.trace {
-        None => out.push(Line::from(Span::styled("(no trace: the stage has not run)", t.dim))),
+        None => out.push(Line::from(Span::styled(
+            "(no trace: the stage has not run)",
+            t.dim,
+        ))),
         Some(tr) => {
             out.push(kv("method", tr.method.label()));
             out.push(kv(
@@ -198,7 +270,10 @@ fn trace_lines(app: &App, w: usize) -> (String, Vec<Line<'static>>) {
                     width::truncate(&format!("── call {} · agent {} ", i + 1, c.agent), w),
                     t.title,
                 )));
-                let prob = c.mean_prob.map(|p| format!(" · mean p {p:.2}")).unwrap_or_default();
+                let prob = c
+                    .mean_prob
+                    .map(|p| format!(" · mean p {p:.2}"))
+                    .unwrap_or_default();
                 out.push(kv(
                     "tokens",
                     format!(
@@ -240,11 +315,17 @@ fn input_line(app: &App, query: &str, prefilled: bool) -> Vec<Span<'static>> {
     } else {
         Span::styled(query.to_string(), t.popup)
     };
-    vec![Span::styled("› ", t.border_focus), q, Span::styled("▏", t.border_focus)]
+    vec![
+        Span::styled("› ", t.border_focus),
+        q,
+        Span::styled("▏", t.border_focus),
+    ]
 }
 
 fn search(frame: &mut Frame, app: &App, a: Rect) {
-    let Overlay::Search(s) = &app.overlay else { return };
+    let Overlay::Search(s) = &app.overlay else {
+        return;
+    };
     let t = &app.cfg.theme;
     let table = app
         .ctx
@@ -269,9 +350,18 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
     if inner.height < 3 {
         return;
     }
-    put_line(buf, inner.x, inner.y, inner.width, input_line(app, &s.query, s.prefilled), t.popup);
+    put_line(
+        buf,
+        inner.x,
+        inner.y,
+        inner.width,
+        input_line(app, &s.query, s.prefilled),
+        t.popup,
+    );
     let target = match s.target {
-        Some((tt, k, _)) if tt == s.track => format!("Enter sets the {} item · Tab inserts", k.title()),
+        Some((tt, k, _)) if tt == s.track => {
+            format!("Enter sets the {} item · Tab inserts", k.title())
+        }
         Some(_) => "browsing the other table".to_string(),
         None => "browse only (focus a list to apply)".to_string(),
     };
@@ -281,7 +371,10 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         inner.x,
         inner.y + 1,
         inner.width,
-        vec![Span::styled(width::truncate(&info, inner.width as usize), t.dim)],
+        vec![Span::styled(
+            width::truncate(&info, inner.width as usize),
+            t.dim,
+        )],
         t.popup,
     );
     let body = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
@@ -300,7 +393,11 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
     };
     // The list scrolls to keep the selection visible.
     let h = list_area.height as usize;
-    let offset = if s.list.cursor >= h { s.list.cursor + 1 - h } else { 0 };
+    let offset = if s.list.cursor >= h {
+        s.list.cursor + 1 - h
+    } else {
+        0
+    };
     let tbl = app.ctx.as_ref().map(|c| c.matcher(s.track).terminology());
     for (row, (i, m)) in s.hits.iter().enumerate().skip(offset).take(h).enumerate() {
         let sel = i == s.list.cursor;
@@ -317,9 +414,19 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         spans.push(fit_span(&tier, &mut left, t.dim));
         let fill = if sel { t.selected } else { t.popup };
         if sel {
-            spans = spans.into_iter().map(|x| x.patch_style(t.selected)).collect();
+            spans = spans
+                .into_iter()
+                .map(|x| x.patch_style(t.selected))
+                .collect();
         }
-        put_line(buf, list_area.x, list_area.y + row as u16, list_area.width, spans, fill);
+        put_line(
+            buf,
+            list_area.x,
+            list_area.y + row as u16,
+            list_area.width,
+            spans,
+            fill,
+        );
     }
     if s.hits.is_empty() {
         let msg = if app.ctx.is_none() {
@@ -329,7 +436,14 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         } else {
             "no match"
         };
-        put_line(buf, list_area.x, list_area.y, list_area.width, vec![Span::styled(msg, t.dim)], t.popup);
+        put_line(
+            buf,
+            list_area.x,
+            list_area.y,
+            list_area.width,
+            vec![Span::styled(msg, t.dim)],
+            t.popup,
+        );
     }
     // Detail: hierarchy, aliases, instructional notes.
     let mut lines: Vec<Line<'static>> = Vec::new();
@@ -346,15 +460,28 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         }
         if let Some(e) = tbl.get(&m.code) {
             if !e.assignable {
-                lines.push(Line::from(Span::styled("a heading: choose a code below it", t.warning)));
+                lines.push(Line::from(Span::styled(
+                    "a heading: choose a code below it",
+                    t.warning,
+                )));
             }
             if !e.aliases.is_empty() {
-                lines.extend(wrapped(&format!("aliases: {}", e.aliases.join("；")), dw, 0, t.dim));
+                lines.extend(wrapped(
+                    &format!("aliases: {}", e.aliases.join("；")),
+                    dw,
+                    0,
+                    t.dim,
+                ));
             }
             let children = tbl.children(&e.code);
             if !children.is_empty() {
                 let names: Vec<String> = children.iter().take(6).map(|c| c.code.clone()).collect();
-                lines.extend(wrapped(&format!("below: {}", names.join(" ")), dw, 0, t.dim));
+                lines.extend(wrapped(
+                    &format!("below: {}", names.join(" ")),
+                    dw,
+                    0,
+                    t.dim,
+                ));
             }
         }
         lines.push(Line::from(Span::styled("Notes 注释", t.header)));
@@ -365,19 +492,31 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
             .map(|f| f(s.track, &m.code))
             .unwrap_or_default();
         if notes.is_empty() {
-            lines.push(Line::from(Span::styled("(no instructional notes loaded)", t.dim)));
+            lines.push(Line::from(Span::styled(
+                "(no instructional notes loaded)",
+                t.dim,
+            )));
         }
         for n in notes {
             lines.extend(wrapped(&n, dw, 0, t.note));
         }
     }
     for (i, l) in lines.into_iter().take(detail.height as usize).enumerate() {
-        put_line(buf, detail.x, detail.y + i as u16, detail.width, l.spans, t.popup);
+        put_line(
+            buf,
+            detail.x,
+            detail.y + i as u16,
+            detail.width,
+            l.spans,
+            t.popup,
+        );
     }
 }
 
 fn picker(frame: &mut Frame, app: &App, a: Rect) {
-    let Overlay::Picker(p) = &app.overlay else { return };
+    let Overlay::Picker(p) = &app.overlay else {
+        return;
+    };
     let t = &app.cfg.theme;
     let block = Block::bordered()
         .border_style(t.border_focus)
@@ -389,7 +528,14 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
     if inner.height < 3 {
         return;
     }
-    put_line(buf, inner.x, inner.y, inner.width, input_line(app, &p.query, false), t.popup);
+    put_line(
+        buf,
+        inner.x,
+        inner.y,
+        inner.width,
+        input_line(app, &p.query, false),
+        t.popup,
+    );
     let info = format!(
         "{} of {} record(s) · ✎ has a saved session",
         p.hits.len(),
@@ -400,12 +546,19 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
         inner.x,
         inner.y + 1,
         inner.width,
-        vec![Span::styled(width::truncate(&info, inner.width as usize), t.dim)],
+        vec![Span::styled(
+            width::truncate(&info, inner.width as usize),
+            t.dim,
+        )],
         t.popup,
     );
     let list = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
     let h = list.height as usize;
-    let offset = if p.list.cursor >= h { p.list.cursor + 1 - h } else { 0 };
+    let offset = if p.list.cursor >= h {
+        p.list.cursor + 1 - h
+    } else {
+        0
+    };
     let id_w = app
         .records
         .iter()
@@ -418,19 +571,35 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
         let sel = i == p.list.cursor;
         let preview = r
             .section(crate::record::fields::DISCHARGE_DIAGNOSIS)
-            .or_else(|| r.sections.iter().map(|s| s.text.as_str()).find(|s| !s.trim().is_empty()))
+            .or_else(|| {
+                r.sections
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .find(|s| !s.trim().is_empty())
+            })
             .unwrap_or("")
             .replace(['\n', '\r'], " ");
         let mut left = list.width as usize;
         let mut spans = vec![
-            fit_span(if p.has_session.get(ri) == Some(&true) { "✎ " } else { "  " }, &mut left, t.status_edited),
+            fit_span(
+                if p.has_session.get(ri) == Some(&true) {
+                    "✎ "
+                } else {
+                    "  "
+                },
+                &mut left,
+                t.status_edited,
+            ),
             fit_span(&width::fit(&r.id, id_w), &mut left, t.code),
             fit_span("  ", &mut left, t.popup),
             fit_span(&preview, &mut left, t.popup),
         ];
         let fill = if sel { t.selected } else { t.popup };
         if sel {
-            spans = spans.into_iter().map(|x| x.patch_style(t.selected)).collect();
+            spans = spans
+                .into_iter()
+                .map(|x| x.patch_style(t.selected))
+                .collect();
         }
         put_line(buf, list.x, list.y + row as u16, list.width, spans, fill);
     }

@@ -59,7 +59,10 @@ pub fn render(buf: &mut Buffer, app: &App, area: Rect) {
                 let selected = focused && app.record_view.cursor == l.section;
                 let fill = if selected { t.selected } else { t.base };
                 if selected {
-                    spans = spans.into_iter().map(|s| s.patch_style(t.selected)).collect();
+                    spans = spans
+                        .into_iter()
+                        .map(|s| s.patch_style(t.selected))
+                        .collect();
                 }
                 put_line(buf, inner.x, y, inner.width, spans, fill);
             }

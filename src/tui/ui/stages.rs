@@ -48,12 +48,19 @@ pub fn render_track(buf: &mut Buffer, app: &App, ta: &TrackArea) {
         if is_focus {
             name_style = name_style.add_modifier(Modifier::UNDERLINED);
         }
-        spans.push(Span::styled(format!(" {} {}", i + 1, short(s.kind)), name_style));
+        spans.push(Span::styled(
+            format!(" {} {}", i + 1, short(s.kind)),
+            name_style,
+        ));
         spans.push(Span::styled(format!(" {sym}"), st));
     }
     spans.push(Span::raw(" "));
     let block = Block::bordered()
-        .border_style(if focused_here { th.border_focus } else { th.border })
+        .border_style(if focused_here {
+            th.border_focus
+        } else {
+            th.border
+        })
         .title(Line::from(spans));
     block.render(ta.outer, buf);
     for p in &ta.panes {
@@ -111,18 +118,33 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
     if focused {
         title_style = th.border_focus.add_modifier(Modifier::REVERSED);
     }
-    let mut spans = vec![fit_span(&format!("{n} {}", s.kind.title()), &mut left, title_style)];
+    let mut spans = vec![fit_span(
+        &format!("{n} {}", s.kind.title()),
+        &mut left,
+        title_style,
+    )];
     spans.push(fit_span(&format!(" {sym}"), &mut left, st));
     if left > word.len() + 1 {
         spans.push(fit_span(&format!(" {word}"), &mut left, st));
     }
     if left > 4 && !s.items.is_empty() {
-        spans.push(fit_span(&format!(" ({})", s.items.len()), &mut left, th.dim));
+        spans.push(fit_span(
+            &format!(" ({})", s.items.len()),
+            &mut left,
+            th.dim,
+        ));
     }
     put_line(buf, p.header.x, p.header.y, p.header.width, spans, th.base);
     if let Some(note) = p.note {
         let text = width::truncate(s.kind.trainer_note(track), note.width as usize);
-        put_line(buf, note.x, note.y, note.width, vec![Span::styled(text, th.note)], th.base);
+        put_line(
+            buf,
+            note.x,
+            note.y,
+            note.width,
+            vec![Span::styled(text, th.note)],
+            th.base,
+        );
     }
     let list = p.list;
     if list.height == 0 {
@@ -136,10 +158,17 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
             .map(|j| format!(" {:.1}s", app.elapsed(j.started).as_secs_f64()))
             .unwrap_or_default();
         rows.push((
-            vec![Span::styled(format!("{} running{elapsed}", spinner(app)), th.status_running)],
+            vec![Span::styled(
+                format!("{} running{elapsed}", spinner(app)),
+                th.status_running,
+            )],
             th.base,
         ));
-        let text = app.stream.get(&(track, s.kind)).cloned().unwrap_or_default();
+        let text = app
+            .stream
+            .get(&(track, s.kind))
+            .cloned()
+            .unwrap_or_default();
         let wrapped = width::wrap(&text, list.width as usize);
         let room = (list.height as usize).saturating_sub(1);
         let skip = wrapped.len().saturating_sub(room);
@@ -174,11 +203,24 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
     for (i, item) in s.items.iter().enumerate().skip(st.offset).take(room) {
         let mark = marks.as_ref().and_then(|d| d.marks.get(i).copied());
         let selected = i == st.cursor;
-        rows.push(item_row(app, track, s, i, item, list.width as usize, mark, selected, focused));
+        rows.push(item_row(
+            app,
+            track,
+            s,
+            i,
+            item,
+            list.width as usize,
+            mark,
+            selected,
+            focused,
+        ));
     }
     if let Some(d) = &marks {
         for r in &d.removed {
-            rows.push((vec![Span::styled(format!("- {}", r.text), th.removed)], th.base));
+            rows.push((
+                vec![Span::styled(format!("- {}", r.text), th.removed)],
+                th.base,
+            ));
         }
     }
     draw_rows(buf, list, rows);
@@ -215,8 +257,14 @@ fn item_row(
     let low = is_low(app, item);
     let mut spans = Vec::new();
     let principal = i == 0 && s.kind >= StageKind::Prioritize;
-    spans.push(Span::styled(if principal { "★" } else { " " }, th.principal));
-    spans.push(Span::styled(item.origin.tag().to_string(), origin_style(app, item.origin)));
+    spans.push(Span::styled(
+        if principal { "★" } else { " " },
+        th.principal,
+    ));
+    spans.push(Span::styled(
+        item.origin.tag().to_string(),
+        origin_style(app, item.origin),
+    ));
     if w >= 22 {
         spans.push(Span::styled(
             conf_text(item.confidence),
