@@ -1,6 +1,8 @@
 //! Everything the stages read besides the record: code tables, matchers,
 //! Code Also rules and settings.
 
+use super::stages::lexicon::Lexicon;
+use super::stages::mine;
 use crate::record::Track;
 use crate::search::Matcher;
 
@@ -11,6 +13,10 @@ pub struct Settings {
     pub low_confidence: f32,
     /// Minimum retrieval score to accept a standardized name.
     pub min_match_score: f32,
+    /// Validation adds diagnoses named in the narrative that the list lacks.
+    pub recover_omissions: bool,
+    /// Shortest table name (chars) accepted when recovering from narrative.
+    pub recover_min_chars: usize,
 }
 
 impl Default for Settings {
@@ -18,6 +24,8 @@ impl Default for Settings {
         Settings {
             low_confidence: 0.6,
             min_match_score: 0.5,
+            recover_omissions: true,
+            recover_min_chars: 4,
         }
     }
 }
@@ -27,14 +35,29 @@ pub struct CodingContext {
     pub diagnoses: Matcher,
     pub procedures: Matcher,
     pub settings: Settings,
+    diag_lexicon: Lexicon,
+    proc_lexicon: Lexicon,
+    /// Procedure cue phrases for candidate mining.
+    pub cues: Vec<(String, String)>,
 }
 
 impl CodingContext {
     pub fn new(diagnoses: Matcher, procedures: Matcher) -> Self {
         CodingContext {
+            diag_lexicon: Lexicon::new(diagnoses.terminology()),
+            proc_lexicon: Lexicon::new(procedures.terminology()),
             diagnoses,
             procedures,
             settings: Settings::default(),
+            cues: mine::cues(),
+        }
+    }
+
+    /// Exact-name dictionary of a track's table.
+    pub fn lexicon(&self, track: Track) -> &Lexicon {
+        match track {
+            Track::Diagnosis => &self.diag_lexicon,
+            Track::Procedure => &self.proc_lexicon,
         }
     }
 

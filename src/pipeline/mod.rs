@@ -1,5 +1,6 @@
 //! The coding pipeline: six stages on two tracks, editable, re-runnable.
 
+pub mod batch;
 pub mod context;
 pub mod engine;
 pub mod item;

@@ -4,7 +4,34 @@
 //! 手术名称, 手术经过, …) and, when the source has them, gold codes per track
 //! with the principal code first.
 
+//!
+//! Importers, one module per format, all ending in the same checks
+//! ([`collect`]): JointCoder's wide xlsx ([`jointcoder`]), CCL25 JSON
+//! ([`ccl25`]), the project's own schema as JSON Lines or a JSON array
+//! ([`jsonl`], which documents the schema) and plain text with section headings
+//! ([`plain`]). [`load`] detects the format of a file and reads it;
+//! [`load_many`] reads a batch. Files are decoded by [`encoding`].
+
 use serde::{Deserialize, Serialize};
+
+pub mod ccl25;
+pub mod codes;
+pub mod collect;
+pub mod encoding;
+pub mod jointcoder;
+mod json;
+pub mod jsonl;
+mod load;
+pub mod plain;
+
+pub use ccl25::{
+    ID_FIELD as CCL25_ID_FIELD, OTHERS_FIELD as CCL25_OTHERS_FIELD,
+    PRINCIPAL_FIELD as CCL25_PRINCIPAL_FIELD,
+};
+pub use collect::MAX_SECTION_BYTES;
+pub use encoding::{decode_bytes, read_text_file};
+pub use jointcoder::ID_HEADERS as JOINTCODER_ID_HEADERS;
+pub use load::{detect_format, load, load_many, LoadReport, RecordFormat};
 
 /// Which coding track: ICD-10 diagnoses or ICD-9-CM-3 procedures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -92,6 +119,8 @@ pub mod fields {
     pub const DISCHARGE_DIAGNOSIS: &str = "出院诊断";
     pub const DISCHARGE_STATUS: &str = "出院情况";
     pub const DISCHARGE_ORDERS: &str = "出院医嘱";
+    /// Text before the first heading of a plain-text record.
+    pub const BODY: &str = "正文";
 }
 
 impl Record {
@@ -133,5 +162,34 @@ impl Record {
     /// True when no section holds any non-blank text.
     pub fn is_blank(&self) -> bool {
         self.sections.iter().all(|s| s.text.trim().is_empty())
+    }
+
+    /// The whole record as text: each non-blank section as `【name】` on its
+    /// own line followed by its text, sections separated by a blank line.
+    /// The plain-text importer reads this form back into the same sections
+    /// (unless a section's own text has lines that look like headings).
+    pub fn full_text(&self) -> String {
+        let mut out = String::new();
+        for s in self.sections.iter().filter(|s| !s.text.trim().is_empty()) {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push('【');
+            out.push_str(&s.name);
+            out.push_str("】\n");
+            out.push_str(&s.text);
+        }
+        out
+    }
+
+    /// Number of gold codes for a track (`None` when the record has no gold
+    /// for it).
+    pub fn gold_count(&self, track: Track) -> Option<usize> {
+        self.gold.track(track).map(<[GoldCode]>::len)
+    }
+
+    /// The principal gold code of a track, if any.
+    pub fn gold_principal(&self, track: Track) -> Option<&GoldCode> {
+        self.gold.track(track).and_then(<[GoldCode]>::first)
     }
 }

@@ -1,4 +1,14 @@
-//! The no-model stages: retrieval and rules.
+//! The no-model stages: retrieval and rules. Each returns the new list and a
+//! trace that says which method did the work.
+
+pub mod evidence;
+pub mod lexicon;
+pub mod map;
+pub mod mine;
+pub mod prioritize;
+pub mod split;
+pub mod standardize;
+pub mod validate;
 
 use super::context::CodingContext;
 use super::item::Item;
@@ -9,16 +19,22 @@ use crate::Result;
 
 /// Runs one stage of one track without a model.
 pub fn run_rule_stage(
-    _ctx: &CodingContext,
-    _record: &Record,
-    _track: Track,
+    ctx: &CodingContext,
+    record: &Record,
+    track: Track,
     kind: StageKind,
     input: &[Item],
 ) -> Result<(Vec<Item>, Trace)> {
-    let mut trace = Trace::new(Method::Rules);
-    trace.note(format!(
-        "{}: not yet implemented, input passed through",
-        kind.label()
-    ));
-    Ok((input.to_vec(), trace))
+    Ok(match kind {
+        StageKind::Standardize => standardize::run(ctx, record, track),
+        StageKind::Mine => mine::run(ctx, record, input, &ctx.cues),
+        StageKind::Prioritize => prioritize::run(track, input),
+        StageKind::CodeAlso => {
+            let mut trace = Trace::new(Method::Rules);
+            trace.note("Code Also rules not loaded: list passed through");
+            (input.to_vec(), trace)
+        }
+        StageKind::Validate => validate::run(ctx, record, track, input),
+        StageKind::Map => map::run(ctx, track, input),
+    })
 }

@@ -1,0 +1,251 @@
+//! Exact-name dictionary over a code table, for splitting run-together
+//! items (`冠状动脉粥样硬化性心脏病不稳定型心绞痛` → two diseases) and for
+//! spotting table names in narrative text.
+
+use std::collections::HashMap;
+
+use crate::terminology::Terminology;
+use crate::text::normalize_name;
+
+/// Normalized name or alias → entry index (assignable entries only).
+pub struct Lexicon {
+    map: HashMap<String, usize>,
+    /// Longest key in chars, bounds every scan.
+    max_chars: usize,
+    /// Shortest key worth matching inside longer text.
+    min_chars: usize,
+}
+
+/// A lexicon hit in a text: char range and entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub entry: usize,
+}
+
+impl Lexicon {
+    pub fn new(term: &Terminology) -> Self {
+        let mut map = HashMap::with_capacity(term.len() * 2);
+        let mut max_chars = 0;
+        for (i, e) in term.entries().iter().enumerate() {
+            if !e.assignable {
+                continue;
+            }
+            for n in std::iter::once(&e.name).chain(e.aliases.iter()) {
+                let k = normalize_name(n);
+                let len = k.chars().count();
+                if len < 2 {
+                    continue;
+                }
+                max_chars = max_chars.max(len);
+                // Prefer the entry whose own name this is, then the shorter code
+                // (the base code over its extensions).
+                match map.get(&k) {
+                    Some(&j) => {
+                        let prev: &crate::terminology::CodeEntry = term.entry(j);
+                        let own_prev = normalize_name(&prev.name) == k;
+                        let own_new = normalize_name(&e.name) == k;
+                        if (own_new && !own_prev)
+                            || (own_new == own_prev && e.code.len() < prev.code.len())
+                        {
+                            map.insert(k, i);
+                        }
+                    }
+                    None => {
+                        map.insert(k, i);
+                    }
+                }
+            }
+        }
+        Lexicon {
+            map,
+            max_chars,
+            min_chars: 3,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Entry whose name or alias equals the text (normalized).
+    pub fn exact(&self, text: &str) -> Option<usize> {
+        self.map.get(&normalize_name(text)).copied()
+    }
+
+    /// Splits a text entirely into known names, allowing short joining words
+    /// (`伴`, `并`, `合并`, `及`) between them. Returns `None` unless at least two
+    /// names cover the text.
+    pub fn segment(&self, text: &str) -> Option<Vec<Hit>> {
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        if n < 4 || n > 80 {
+            return None;
+        }
+        // best[i] = (uncovered chars, pieces, back pointer) for chars[..i]
+        let mut best: Vec<Option<(usize, usize, Option<Hit>, usize)>> = vec![None; n + 1];
+        best[0] = Some((0, 0, None, 0));
+        for i in 0..n {
+            let Some((unc, pieces, _, _)) = best[i] else {
+                continue;
+            };
+            // skip one char (uncovered)
+            let cand = (unc + 1, pieces, None, i);
+            if better(&best[i + 1], &cand) {
+                best[i + 1] = Some(cand);
+            }
+            for j in (i + 2)..=(i + self.max_chars).min(n) {
+                let s: String = chars[i..j].iter().collect();
+                if let Some(&e) = self.map.get(&normalize_name(&s)) {
+                    let cand = (
+                        unc,
+                        pieces + 1,
+                        Some(Hit {
+                            start: i,
+                            end: j,
+                            entry: e,
+                        }),
+                        i,
+                    );
+                    if better(&best[j], &cand) {
+                        best[j] = Some(cand);
+                    }
+                }
+            }
+        }
+        let (unc, pieces, _, _) = best[n]?;
+        if pieces < 2 || unc > 2 {
+            return None;
+        }
+        let mut hits = Vec::new();
+        let mut at = n;
+        while at > 0 {
+            let (_, _, hit, prev) = best[at]?;
+            if let Some(h) = hit {
+                hits.push(h);
+            }
+            at = prev;
+        }
+        hits.reverse();
+        // the uncovered chars must be joining words, not content
+        let covered: usize = hits.iter().map(|h| h.end - h.start).sum();
+        let gaps: String = {
+            let mut g = String::new();
+            let mut last = 0;
+            for h in &hits {
+                g.extend(&chars[last..h.start]);
+                last = h.end;
+            }
+            g.extend(&chars[last..]);
+            g
+        };
+        if covered + gaps.chars().count() != n
+            || !gaps.chars().all(|c| "伴并合及和、，,;；".contains(c))
+        {
+            return None;
+        }
+        Some(hits)
+    }
+
+    /// Finds known names inside running text, longest first, non-overlapping.
+    /// Only names of at least `min_chars` characters are looked for.
+    pub fn scan(&self, text: &str) -> Vec<Hit> {
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let mut found = None;
+            let hi = (i + self.max_chars).min(n);
+            let mut j = hi;
+            while j >= i + self.min_chars {
+                if !crate::text::is_cjk(chars[j - 1]) && !chars[j - 1].is_ascii_alphanumeric() {
+                    j -= 1;
+                    continue;
+                }
+                let s: String = chars[i..j].iter().collect();
+                if let Some(&e) = self.map.get(&normalize_name(&s)) {
+                    found = Some(Hit {
+                        start: i,
+                        end: j,
+                        entry: e,
+                    });
+                    break;
+                }
+                j -= 1;
+            }
+            match found {
+                Some(h) => {
+                    i = h.end;
+                    out.push(h);
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+}
+
+fn better(
+    cur: &Option<(usize, usize, Option<Hit>, usize)>,
+    cand: &(usize, usize, Option<Hit>, usize),
+) -> bool {
+    match cur {
+        None => true,
+        Some((u, p, _, _)) => (cand.0, cand.1) < (*u, *p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::terminology::{CodeEntry, CodeKind, CodeSystem};
+
+    fn term(rows: &[(&str, &str)]) -> Terminology {
+        Terminology::from_entries(
+            CodeSystem::Icd10,
+            "t",
+            "f",
+            rows.iter()
+                .map(|(c, n)| CodeEntry {
+                    code: c.to_string(),
+                    name: n.to_string(),
+                    kind: CodeKind::Code,
+                    aliases: vec![],
+                    assignable: true,
+                    parent: None,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn segments_run_together_names() {
+        let t = term(&[
+            ("I25.103", "冠状动脉粥样硬化性心脏病"),
+            ("I20.000", "不稳定型心绞痛"),
+            ("I49.900", "心律失常"),
+            ("I48.x02", "阵发性心房颤动"),
+        ]);
+        let lx = Lexicon::new(&t);
+        let hits = lx
+            .segment("冠状动脉粥样硬化性心脏病不稳定型心绞痛")
+            .unwrap();
+        let codes: Vec<_> = hits
+            .iter()
+            .map(|h| t.entry(h.entry).code.as_str())
+            .collect();
+        assert_eq!(codes, ["I25.103", "I20.000"]);
+        assert!(lx.segment("心律失常伴阵发性心房颤动").is_some());
+        assert!(lx.segment("不稳定型心绞痛").is_none());
+        assert!(lx.segment("心律失常右束支阻滞").is_none());
+        let scan = lx.scan("既往心律失常病史，否认其他");
+        assert_eq!(scan.len(), 1);
+        assert_eq!(t.entry(scan[0].entry).code, "I49.900");
+    }
+}

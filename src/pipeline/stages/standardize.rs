@@ -1,0 +1,147 @@
+//! Standardization without a model: split the field, then rewrite each
+//! piece as a name of the code table by retrieval (exact name or alias,
+//! segmentation into several known names, or the best fuzzy match).
+
+use super::evidence;
+use super::split::{split_field, Piece};
+use crate::pipeline::context::CodingContext;
+use crate::pipeline::{Flag, Item, Method, Origin, Span, Trace};
+use crate::record::{fields, Record, Track};
+use crate::search::{MatchOptions, Tier};
+
+/// Section names holding the list for a track, best first.
+pub fn source_fields(track: Track) -> &'static [&'static str] {
+    match track {
+        Track::Diagnosis => &[
+            fields::DISCHARGE_DIAGNOSIS,
+            "出院诊断名称",
+            fields::ADMISSION_DIAGNOSIS,
+        ],
+        Track::Procedure => &[fields::PROCEDURE_NAMES, "手术及操作名称", "手术操作名称"],
+    }
+}
+
+/// Runs the stage for one track.
+pub fn run(ctx: &CodingContext, record: &Record, track: Track) -> (Vec<Item>, Trace) {
+    let mut trace = Trace::new(Method::Retrieval);
+    let Some((si, name)) = source_fields(track).iter().find_map(|f| {
+        record
+            .section_index(f)
+            .filter(|&i| !record.sections[i].text.trim().is_empty())
+            .map(|i| (i, *f))
+    }) else {
+        trace.note(format!(
+            "no {} field in the record",
+            source_fields(track).join("/")
+        ));
+        return (Vec::new(), trace);
+    };
+    if track == Track::Diagnosis && name == fields::ADMISSION_DIAGNOSIS {
+        trace.note("no 出院诊断 field: standardizing 入院诊断 instead");
+    }
+    let text = &record.sections[si].text;
+    let pieces = split_field(text);
+    trace.note(format!("split {name} into {} items", pieces.len()));
+    let mut items = Vec::new();
+    for p in &pieces {
+        let span = Span {
+            section: si,
+            start: p.start,
+            end: p.end,
+        };
+        for it in standardize_piece(ctx, track, p, span, &mut trace) {
+            if !items
+                .iter()
+                .any(|x: &Item| x.code.is_some() && x.code == it.code)
+            {
+                items.push(it);
+            }
+        }
+    }
+    (items, trace)
+}
+
+/// Rewrites one raw piece as one or more canonical items.
+pub fn standardize_piece(
+    ctx: &CodingContext,
+    track: Track,
+    p: &Piece,
+    span: Span,
+    trace: &mut Trace,
+) -> Vec<Item> {
+    let matcher = ctx.matcher(track);
+    let term = matcher.terminology();
+    let lexicon = ctx.lexicon(track);
+    let make = |entry: usize, conf: f32, evidence: Span| {
+        let e = term.entry(entry);
+        let mut it = Item::new(e.name.clone(), Origin::Retrieval)
+            .with_code(e.code.clone())
+            .with_confidence(conf)
+            .with_source(p.text.clone());
+        it.evidence.push(evidence);
+        it
+    };
+    if let Some(e) = lexicon.exact(&p.text) {
+        return vec![make(e, 1.0, span)];
+    }
+    let hits = matcher.match_text(
+        &p.text,
+        &MatchOptions {
+            limit: 5,
+            assignable_only: true,
+        },
+    );
+    let top = hits.first();
+    if let Some(m) = top {
+        if matches!(m.tier, Tier::ExactName | Tier::Alias) {
+            return vec![make(m.entry, m.score.max(0.95), span)];
+        }
+    }
+    if let Some(seg) = lexicon.segment(&p.text) {
+        if top.is_none_or(|m| m.score < 0.9) {
+            trace.note(format!("“{}” split into {} known names", p.text, seg.len()));
+            let char_starts: Vec<usize> = p
+                .text
+                .char_indices()
+                .map(|(b, _)| b)
+                .chain([p.text.len()])
+                .collect();
+            return seg
+                .iter()
+                .map(|h| {
+                    let sub = Span {
+                        section: span.section,
+                        start: span.start + char_starts[h.start],
+                        end: span.start + char_starts[h.end],
+                    };
+                    make(h.entry, 0.9, sub)
+                })
+                .collect();
+        }
+    }
+    match top {
+        Some(m) if m.score >= ctx.settings.min_match_score => {
+            let mut it = make(m.entry, m.score, span);
+            if m.score < ctx.settings.low_confidence {
+                it.flag(Flag::LowConfidence);
+            }
+            vec![it]
+        }
+        _ => {
+            trace.note(format!("“{}”: no table name close enough", p.text));
+            let mut it = Item::new(p.text.clone(), Origin::Rule)
+                .with_source(p.text.clone())
+                .with_confidence(top.map(|m| m.score).unwrap_or(0.0));
+            it.evidence.push(span);
+            it.flag(Flag::Unmapped);
+            vec![it]
+        }
+    }
+}
+
+/// Evidence for a free-standing name anywhere in the record.
+pub fn locate(record: &Record, name: &str) -> Vec<Span> {
+    evidence::find_best(record, name, &[], 4)
+        .map(|(s, _)| vec![s])
+        .unwrap_or_default()
+}
