@@ -95,13 +95,16 @@ fn bench(c: &mut Criterion) {
         // An edit: reorder an item, which replaces the list, invalidates later
         // stages and autosaves the session atomically (fsync) before the frame.
         let mut up = true;
-        c.bench_function(&format!("key→frame {w}x{h}: </> (reorder + autosave)"), |b| {
-            b.iter(|| {
-                app.handle_key(key(if up { '<' } else { '>' }));
-                up = !up;
-                term.draw(|f| icdflow::tui::ui::render(f, &app)).unwrap();
-            })
-        });
+        c.bench_function(
+            &format!("key→frame {w}x{h}: </> (reorder + autosave)"),
+            |b| {
+                b.iter(|| {
+                    app.handle_key(key(if up { '<' } else { '>' }));
+                    up = !up;
+                    term.draw(|f| icdflow::tui::ui::render(f, &app)).unwrap();
+                })
+            },
+        );
     }
 }
 

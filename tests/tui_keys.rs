@@ -60,7 +60,7 @@ fn editing_a_middle_stage_reruns_only_later_stages() {
     }
     type_text(
         &mut h.app,
-        "药物洗脱冠状动脉支架置入 | 36.07\n两根导管的冠状动脉造影术",
+        "药物洗脱冠状动脉支架置入 | 36.07\n冠状动脉血栓抽吸术",
     );
     press(&mut h.app, "ctrl-s");
     assert!(matches!(h.app.overlay, Overlay::None));
@@ -81,7 +81,10 @@ fn editing_a_middle_stage_reruns_only_later_stages() {
     let prio = &p.stages[2].items;
     assert_eq!(prio.len(), 2);
     assert_eq!(prio[0].code.as_deref(), Some("36.07"));
-    assert!(prio.iter().all(|i| i.origin == Origin::Coder));
+    assert_eq!(prio[1].text, "冠状动脉血栓抽吸术");
+    // A new line is the coder's; a line left as the stage wrote it keeps
+    // its item (origin, confidence, evidence).
+    assert_eq!(prio[1].origin, Origin::Coder);
     assert!(statuses(&h.app, Track::Diagnosis)
         .iter()
         .all(|s| *s == Status::Fresh));

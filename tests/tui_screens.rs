@@ -186,3 +186,18 @@ fn every_shipped_theme_renders() {
         );
     }
 }
+
+#[test]
+fn real_engine_results_show_in_the_codes_panes() {
+    let mut h = harness(None, 160, 48);
+    press(&mut h.app, "r");
+    assert!(h.app.run().is_complete());
+    let s = screen(&h.app);
+    for t in Track::ALL {
+        for item in h.app.run().final_items(t) {
+            if let Some(code) = &item.code {
+                assert!(s.contains(code.as_str()), "{code} not on screen:\n{s}");
+            }
+        }
+    }
+}

@@ -27,7 +27,7 @@ pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent, MouseButton, MouseEventKind};
@@ -162,6 +162,37 @@ const SPIN: Duration = Duration::from_millis(80);
 /// How long to wait for input before looking at the worker again.
 const POLL: Duration = Duration::from_millis(50);
 
+/// Reads terminal events on their own thread. When the terminal goes away
+/// (a closed SSH connection), crossterm's poll can spin without returning;
+/// with input on a separate thread the event loop still sees the hangup
+/// signal and exits, and the process ends the reader with it.
+fn spawn_input() -> std::io::Result<mpsc::Receiver<TermEvent>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("icdflow-input".into())
+        .spawn(move || loop {
+            match event::poll(POLL) {
+                Ok(true) => match event::read() {
+                    Ok(ev) => {
+                        if tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("terminal input: {e}");
+                        return;
+                    }
+                },
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!("terminal input: {e}");
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
 fn event_loop(
     term: &mut terminal::Tui,
     app: &mut App,
@@ -172,6 +203,7 @@ fn event_loop(
         width: size.width,
         height: size.height,
     });
+    let input = spawn_input()?;
     let mut dirty = true;
     let mut last_spin = Instant::now();
     loop {
@@ -182,16 +214,23 @@ fn event_loop(
         if app.should_quit || quit.load(Ordering::Relaxed) {
             return Ok(());
         }
-        if event::poll(POLL)? {
-            // Take every queued event before drawing again (fast typing,
-            // pastes, wheel bursts).
-            loop {
-                dispatch(app, event::read()?);
-                if app.should_quit || !event::poll(Duration::ZERO)? {
-                    break;
+        match input.recv_timeout(POLL) {
+            Ok(ev) => {
+                // Take every queued event before drawing again (fast
+                // typing, pastes, wheel bursts).
+                dispatch(app, ev);
+                while !app.should_quit {
+                    match input.try_recv() {
+                        Ok(ev) => dispatch(app, ev),
+                        Err(_) => break,
+                    }
                 }
+                dirty = true;
             }
-            dirty = true;
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                anyhow::bail!("the terminal stopped sending input")
+            }
         }
         if app.pump() {
             dirty = true;
@@ -226,5 +265,35 @@ pub fn dispatch(app: &mut App, ev: TermEvent) {
             _ => {}
         },
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_fills_what_flags_left_open() {
+        let cfg: toml::Table = toml::from_str(
+            "[tui]\ntheme = \"light\"\ntrainer = true\nexport_dir = \"/tmp/x\"\n[tui.keys.normal]\nstep = \"n\"\n",
+        )
+        .unwrap();
+        let o = TuiOptions {
+            theme: Some("high-contrast".into()),
+            ..Default::default()
+        }
+        .with_config(&cfg);
+        assert_eq!(o.theme.as_deref(), Some("high-contrast"));
+        assert!(o.trainer);
+        assert_eq!(o.export_dir, Some(PathBuf::from("/tmp/x")));
+        let (app_cfg, warnings) = o.app_config();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(app_cfg.theme.name, "high-contrast");
+        assert_eq!(
+            app_cfg
+                .keymap
+                .action(keymap::Mode::Normal, keymap::Key::ch('n')),
+            Some(Action::Step)
+        );
     }
 }

@@ -316,11 +316,13 @@ fn item_row(
             }
         }
     } else {
+        // The code shows beside the name only when both fit whole; the
+        // name matters more (the codes pane and status line show the code).
         let code = item.code.as_deref().unwrap_or("");
         let code_w = width::width(code);
-        if !code.is_empty() && left >= code_w + 8 {
-            let room = left - code_w - 1;
-            let text = width::fit(&item.text, room);
+        let text_w = width::width(&item.text);
+        if !code.is_empty() && text_w + 1 + code_w <= left {
+            let text = width::fit(&item.text, left - code_w - 1);
             spans.push(Span::styled(text, text_style));
             spans.push(Span::styled(format!(" {code}"), th.code));
         } else {
