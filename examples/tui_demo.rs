@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
             records,
             engine: || Ok(sample::engine()),
             store,
-            config: None,
+            tui_config: None,
             config_dir: None,
             notes: None,
         },

@@ -1,4 +1,9 @@
 //! `icdflow tui`: the terminal workbench.
+//!
+//! `main` loads what the workbench needs (records, the `[tui]` config
+//! table, the session store) and passes an engine *factory*: it runs on the
+//! engine thread, so an engine holding a llama.cpp model (not `Send`) is
+//! built where it will live.
 
 use std::path::PathBuf;
 
@@ -31,13 +36,15 @@ pub struct TuiInputs<F>
 where
     F: FnOnce() -> anyhow::Result<Engine> + Send + 'static,
 {
-    /// The records of `args.file`.
+    /// The records of `args.file` (all of them: `--record` only picks the
+    /// one to open first).
     pub records: Vec<Record>,
-    /// Builds the engine; runs on the engine thread.
+    /// Builds the engine; called on the engine thread.
     pub engine: F,
     pub store: SessionStore,
-    /// The parsed config file, if any (its `[tui]` table is read).
-    pub config: Option<toml::Table>,
+    /// The config file's `[tui]` table (`theme`, `trainer`, `auto_rerun`,
+    /// `export_dir`, `keys`), if any.
+    pub tui_config: Option<toml::Table>,
     /// The user config directory (`keys.toml`, `themes/`).
     pub config_dir: Option<PathBuf>,
     /// Instructional notes for the code search popup.
@@ -59,8 +66,8 @@ where
         notes: inputs.notes,
         ..Default::default()
     };
-    if let Some(cfg) = &inputs.config {
-        opts = opts.with_config(cfg);
+    if let Some(t) = &inputs.tui_config {
+        opts = opts.with_tui_table(t);
     }
     if inputs.records.is_empty() {
         anyhow::bail!(

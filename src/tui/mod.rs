@@ -66,12 +66,18 @@ pub struct TuiOptions {
 }
 
 impl TuiOptions {
-    /// Takes settings from the `[tui]` table of the config file where no
-    /// flag set them: `theme`, `trainer`, `auto_rerun`, `export_dir`, `keys`.
-    pub fn with_config(mut self, config: &toml::Table) -> Self {
-        let Some(tui) = config.get("tui").and_then(|v| v.as_table()) else {
-            return self;
-        };
+    /// Takes settings from the `[tui]` table of a whole config file (see
+    /// [`TuiOptions::with_tui_table`]).
+    pub fn with_config(self, config: &toml::Table) -> Self {
+        match config.get("tui").and_then(|v| v.as_table()) {
+            Some(t) => self.with_tui_table(t),
+            None => self,
+        }
+    }
+
+    /// Takes settings from the config file's `[tui]` table where no flag set
+    /// them: `theme`, `trainer`, `auto_rerun`, `export_dir`, `keys`.
+    pub fn with_tui_table(mut self, tui: &toml::Table) -> Self {
         if self.theme.is_none() {
             self.theme = tui.get("theme").and_then(|v| v.as_str()).map(String::from);
         }
