@@ -11,7 +11,12 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::sync::Arc;
+
+use icdflow::pipeline::{CodingContext, Engine};
+use icdflow::search::Matcher;
 use icdflow::session::{Session, SessionStore};
+use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
 use icdflow::tui::action::Action;
 use icdflow::tui::app::{App, AppConfig};
 use icdflow::tui::clipboard::MemoryClipboard;
@@ -19,6 +24,40 @@ use icdflow::tui::sample;
 use icdflow::tui::worker::InlineWorker;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+
+/// A fictional ICD-10 table of `n` codes (names built from demo names), to
+/// time the code search on a table of realistic size.
+fn big_context(n: usize) -> Arc<CodingContext> {
+    let words = [
+        "冠状动脉",
+        "粥样硬化",
+        "心绞痛",
+        "高血压",
+        "糖尿病",
+        "心肌梗死",
+        "心力衰竭",
+        "房颤",
+        "肺炎",
+        "肾病",
+        "贫血",
+        "脑梗死",
+    ];
+    let entries = (0..n)
+        .map(|i| CodeEntry {
+            code: format!("X{:02}.{:03}", i / 1000, i % 1000),
+            name: format!("{}{}{}型", words[i % 12], words[(i / 12) % 12], i % 7),
+            kind: CodeKind::Code,
+            aliases: Vec::new(),
+            assignable: true,
+            parent: None,
+        })
+        .collect();
+    let diag = Terminology::from_entries(CodeSystem::Icd10, "bench", "bench", entries);
+    Arc::new(CodingContext::new(
+        Matcher::linear(Arc::new(diag)),
+        Matcher::linear(Arc::new(sample::procedures_table())),
+    ))
+}
 
 fn app(dir: &tempfile::TempDir, w: u16, h: u16) -> App {
     let rec = sample::record();
@@ -108,12 +147,51 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+fn bench_search(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SessionStore::open(dir.path().join("s2")).unwrap();
+    let mut app = App::new(
+        vec![sample::record()],
+        store,
+        Box::new(InlineWorker::new(Engine::new(big_context(30_000)))),
+        Box::new(MemoryClipboard::default()),
+        AppConfig::default(),
+        None,
+    )
+    .unwrap();
+    app.pump();
+    app.handle(Action::Resize {
+        width: 160,
+        height: 48,
+    });
+    app.handle(Action::Search);
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let mut grow = true;
+    // One typed char (or backspace), the lookup over 30,000 names, a frame.
+    c.bench_function(
+        "key→frame 160x48: type in code search (30k-code table)",
+        |b| {
+            b.iter(|| {
+                let ev = if grow {
+                    key('心')
+                } else {
+                    KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)
+                };
+                grow = !grow;
+                app.handle_key(ev);
+                app.pump();
+                term.draw(|f| icdflow::tui::ui::render(f, &app)).unwrap();
+            })
+        },
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = bench
+    targets = bench, bench_search
 }
 criterion_main!(benches);

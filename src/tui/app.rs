@@ -182,6 +182,8 @@ pub struct App {
     /// The record section the pane last scrolled to (the wheel may scroll
     /// away from it until the cursor moves).
     section_target: Option<usize>,
+    /// A popup's query changed since its results were computed.
+    query_dirty: bool,
 }
 
 /// Chars of agent output kept per running stage.
@@ -227,6 +229,7 @@ impl App {
             should_quit: false,
             evidence_target: None,
             section_target: None,
+            query_dirty: false,
         };
         let idx = match open {
             Some(id) => match app.records.iter().position(|r| r.id == id) {
@@ -389,11 +392,9 @@ impl App {
             }
             _ => return,
         }
-        match self.overlay {
-            Overlay::Search(_) => self.refresh_search(),
-            Overlay::Picker(_) => self.refresh_picker(),
-            _ => {}
-        }
+        // The lookup runs once per batch of typed keys (see `pump`), not
+        // once per key: fast typing and pastes stay smooth on big tables.
+        self.query_dirty = true;
     }
 
     /// Applies one action.
@@ -916,9 +917,19 @@ impl App {
         }
     }
 
-    /// Takes in everything the engine thread has sent.
+    /// Takes in everything the engine thread has sent, and runs the
+    /// popup query typed since the last call. The event loop calls it after
+    /// each batch of input; tests call it after each key.
     pub fn pump(&mut self) -> bool {
         let mut any = false;
+        if std::mem::take(&mut self.query_dirty) {
+            any = true;
+            match self.overlay {
+                Overlay::Search(_) => self.refresh_search(),
+                Overlay::Picker(_) => self.refresh_picker(),
+                _ => {}
+            }
+        }
         while let Some(msg) = self.worker.try_recv() {
             any = true;
             self.on_worker(msg);
