@@ -439,3 +439,21 @@ fn quit_key_quits() {
     press(&mut h.app, "q");
     assert!(h.app.should_quit);
 }
+
+#[test]
+fn engine_failure_is_shown_and_editing_still_works() {
+    let rec = sample::record();
+    let (mut h, sw) = scripted(Some(sample::finished_run(&rec)), 80, 24);
+    sw.send(icdflow::tui::worker::WorkerMsg::StartFailed(
+        "no model at /m.gguf".into(),
+    ));
+    h.app.pump();
+    assert!(screen(&h.app).contains("engine failed"));
+    press(&mut h.app, "s");
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(msg.contains("/m.gguf"), "{msg}");
+    assert!(sw.jobs.lock().unwrap().is_empty());
+    // The saved lists can still be corrected.
+    press(&mut h.app, "4 x");
+    assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 3);
+}

@@ -210,14 +210,15 @@ pub fn execute(engine: &mut Engine, job: Job, cancel: &AtomicBool, tx: &Sender<W
     });
 }
 
-enum Command {
-    Job(Job),
-}
+/// A job with its own cancel flag: cancelling an abandoned job must not be
+/// undone by the next job's start.
+struct Command(Job, Arc<AtomicBool>);
 
 /// A worker thread owning the engine.
 pub struct ThreadWorker {
     tx: Option<Sender<Command>>,
     rx: Receiver<WorkerMsg>,
+    /// The cancel flag of the latest job.
     cancel: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -231,7 +232,6 @@ impl ThreadWorker {
         let (cmd_tx, cmd_rx) = mpsc::channel::<Command>();
         let (msg_tx, msg_rx) = mpsc::channel::<WorkerMsg>();
         let cancel = Arc::new(AtomicBool::new(false));
-        let flag = cancel.clone();
         let handle = std::thread::Builder::new()
             .name("icdflow-engine".into())
             .spawn(move || {
@@ -253,7 +253,7 @@ impl ThreadWorker {
                     ctx: engine.context().clone(),
                 });
                 // Ends when the UI drops its sender.
-                while let Ok(Command::Job(job)) = cmd_rx.recv() {
+                while let Ok(Command(job, flag)) = cmd_rx.recv() {
                     execute(&mut engine, job, &flag, &msg_tx);
                 }
             })?;
@@ -285,9 +285,9 @@ impl ThreadWorker {
 
 impl WorkerHandle for ThreadWorker {
     fn submit(&mut self, job: Job) {
-        self.cancel.store(false, Ordering::Relaxed);
+        self.cancel = Arc::new(AtomicBool::new(false));
         if let Some(tx) = &self.tx {
-            let _ = tx.send(Command::Job(job));
+            let _ = tx.send(Command(job, self.cancel.clone()));
         }
     }
     fn try_recv(&mut self) -> Option<WorkerMsg> {
@@ -371,6 +371,75 @@ impl WorkerHandle for InlineWorker {
 mod tests {
     use super::*;
     use crate::pipeline::{Item, Method, Origin, Trace};
+
+    fn wait_finished(w: &mut ThreadWorker) -> (Vec<WorkerMsg>, Run, Outcome) {
+        let start = std::time::Instant::now();
+        let mut seen = Vec::new();
+        while start.elapsed() < std::time::Duration::from_secs(20) {
+            match w.try_recv() {
+                Some(WorkerMsg::Finished { run, outcome, .. }) => return (seen, run, outcome),
+                Some(m) => seen.push(m),
+                None => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+        panic!("no Finished message; got {seen:?}");
+    }
+
+    #[test]
+    fn thread_worker_builds_the_engine_on_its_thread_and_runs_jobs() {
+        let ui = std::thread::current().id();
+        let mut w = ThreadWorker::spawn(move || {
+            assert_ne!(std::thread::current().id(), ui);
+            Ok(crate::tui::sample::engine())
+        })
+        .unwrap();
+        let record = Arc::new(crate::tui::sample::record());
+        w.submit(Job {
+            id: 7,
+            kind: JobKind::RunPending,
+            record: record.clone(),
+            run: Run::new(record.id.clone()),
+        });
+        let (seen, run, outcome) = wait_finished(&mut w);
+        assert!(
+            matches!(seen.first(), Some(WorkerMsg::Ready { .. })),
+            "{seen:?}"
+        );
+        assert!(seen
+            .iter()
+            .any(|m| matches!(m, WorkerMsg::Progress { job: 7, .. })));
+        assert!(seen.iter().any(|m| matches!(
+            m,
+            WorkerMsg::Event {
+                job: 7,
+                event: Event::StageStarted { .. }
+            }
+        )));
+        assert!(
+            matches!(outcome, Outcome::Done(ref k) if !k.is_empty()),
+            "{outcome:?}"
+        );
+        assert!(run.is_complete());
+    }
+
+    #[test]
+    fn a_failing_factory_is_reported() {
+        let mut w = ThreadWorker::spawn(|| anyhow::bail!("no model at /nowhere.gguf")).unwrap();
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(m) = w.try_recv() {
+                match m {
+                    WorkerMsg::StartFailed(e) => {
+                        assert!(e.contains("/nowhere.gguf"));
+                        break;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 
     #[test]
     fn settle_makes_interrupted_stages_rerunnable() {
