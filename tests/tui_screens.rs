@@ -201,3 +201,14 @@ fn real_engine_results_show_in_the_codes_panes() {
         }
     }
 }
+
+#[test]
+fn narrow_trainer_and_focused_record() {
+    let mut h = harness_with(vec![sample::record()], finished(), 80, 24, |c| {
+        c.trainer = true
+    });
+    press(&mut h.app, "J 5");
+    insta::assert_snapshot!("trainer_80x24", screen(&h.app));
+    press(&mut h.app, "h h h h h h j j enter");
+    insta::assert_snapshot!("record_focused_80x24", screen(&h.app));
+}
