@@ -93,6 +93,18 @@ fn app(dir: &tempfile::TempDir, w: u16, h: u16) -> App {
     app
 }
 
+/// Swallows what a terminal would be sent.
+struct Sink;
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(std::hint::black_box(buf).len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
@@ -120,6 +132,30 @@ fn bench(c: &mut Criterion) {
                 term.draw(|f| icdflow::tui::ui::render(f, &app)).unwrap();
             })
         });
+
+        // The same through the crossterm backend into a byte sink: adds the
+        // escape sequences a real terminal would be sent.
+        if w == 160 {
+            // A fixed viewport: no terminal to ask for its size.
+            let mut ct = Terminal::with_options(
+                ratatui::backend::CrosstermBackend::new(Sink),
+                ratatui::TerminalOptions {
+                    viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+                },
+            )
+            .unwrap();
+            let mut down = true;
+            c.bench_function(
+                &format!("key→frame {w}x{h}: j/k, crossterm output"),
+                |b| {
+                    b.iter(|| {
+                        app.handle_key(key(if down { 'j' } else { 'k' }));
+                        down = !down;
+                        ct.draw(|f| icdflow::tui::ui::render(f, &app)).unwrap();
+                    })
+                },
+            );
+        }
 
         // Focus moves: evidence follows, the record pane re-wraps and scrolls.
         let mut right = true;
