@@ -10,3 +10,4 @@ pub mod import;
 pub mod index;
 pub mod logging;
 pub mod lookup;
+pub mod tui;

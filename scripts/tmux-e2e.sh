@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# End-to-end check of `icdflow tui` in a real terminal: tmux runs it
+# detached at 160×48, keys go in with send-keys, screens come out with
+# capture-pane into $OUT (plain text, and *.ansi with colours).
+#
+#   scripts/tmux-e2e.sh [FILE]
+#
+#   FILE         record file (default examples/records/cardiology.jsonl)
+#   ICDFLOW_CMD  the command before FILE (default: "icdflow tui"; before the
+#                binary is wired: "target/debug/examples/tui_demo")
+#   OUT          where captures go (default target/tmux-e2e)
+#
+# Steps: open (picking the first record when the file holds many), run all,
+# edit the prioritized procedure list (insert an item), re-run stale stages,
+# copy the final codes, export JSON and the 病案首页 line, resize to 80×24,
+# quit; then a second run that is sent SIGTERM after an edit, to check that
+# the terminal is restored and the edit kept. Needs tmux (apt-get install -y tmux).
+set -euo pipefail
+
+FILE=${1:-examples/records/cardiology.jsonl}
+CMD=${ICDFLOW_CMD:-icdflow tui}
+OUT=${OUT:-target/tmux-e2e}
+S=icdflow-e2e-$$
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+# Keep the run's sessions, config and exports apart from the user's.
+export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config XDG_CACHE_HOME=$OUT/cache
+export ICDFLOW_SESSIONS=$OUT/sessions ICDFLOW_USER=e2e
+rm -rf "$OUT" && mkdir -p "$OUT/export" "$OUT/sessions"
+
+fail() { echo "FAIL: $*" >&2; capture "fail"; exit 1; }
+capture() { # name
+  tmux capture-pane -p -t "$S" > "$OUT/$1.txt" || true
+  tmux capture-pane -p -e -t "$S" > "$OUT/$1.ansi" || true
+}
+wait_for() { # pattern [seconds]
+  local deadline=$((SECONDS + ${2:-20}))
+  while ((SECONDS < deadline)); do
+    if tmux capture-pane -p -t "$S" 2>/dev/null | grep -q -- "$1"; then return 0; fi
+    sleep 0.2
+  done
+  fail "timed out waiting for: $1"
+}
+keys() { tmux send-keys -t "$S" "$@"; sleep 0.3; }
+dead() { # waits up to 5 s for the program to end; prints its exit status
+  # ("signal N", or "?" when tmux has not collected it)
+  local deadline=$((SECONDS + 5)) st sig
+  while ((SECONDS < deadline)); do
+    if [ "$(tmux display-message -p -t "$S" '#{pane_dead}')" = 1 ]; then
+      for _ in 1 2 3 4 5 6 7 8 9 10; do
+        st=$(tmux display-message -p -t "$S" '#{pane_dead_status}')
+        sig=$(tmux display-message -p -t "$S" '#{pane_dead_signal}')
+        if [ -n "$st" ]; then echo "$st"; return 0; fi
+        if [ -n "$sig" ]; then echo "signal $sig"; return 0; fi
+        sleep 0.2
+      done
+      echo "?"
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+start() { # extra tmux env
+  tmux kill-session -t "$S" 2>/dev/null || true
+  tmux -u new-session -d -s "$S" -x 160 -y 48 \
+    "exec $CMD $FILE --export-dir $OUT/export"
+  tmux set-option -t "$S" remain-on-exit on >/dev/null
+  wait_for "病案" 60
+  # Many records: the picker is open; take the first.
+  if tmux capture-pane -p -t "$S" | grep -q "Records 病案"; then
+    capture "00-picker"
+    keys Enter
+  fi
+}
+trap 'tmux kill-session -t "$S" 2>/dev/null || true' EXIT
+
+echo "== open"
+start
+wait_for "Diagnoses"
+capture "01-open"
+
+echo "== run all"
+keys r
+wait_for "run all: done" 120
+capture "02-run-all"
+
+echo "== edit the prioritized procedure list"
+keys J 3 e
+wait_for "Edit 手术 Prioritized"
+# Insert a line after the first item and save.
+keys Home End Enter
+tmux send-keys -t "$S" -l "冠状动脉血栓抽吸术"
+sleep 0.3
+capture "03-editor"
+keys C-s
+wait_for "saved"
+grep -q "stale" < <(tmux capture-pane -p -t "$S") || fail "later stages are not stale"
+capture "04-edited"
+
+echo "== re-run stale"
+keys R
+wait_for "re-run stale: done" 120
+capture "05-rerun"
+
+echo "== copy and export"
+keys y
+wait_for "copied final codes"
+capture "06-copied"
+keys w
+wait_for "exported"
+keys W
+wait_for "病案首页 line written"
+ls "$OUT"/export/*.icdflow.json >/dev/null || fail "no JSON export"
+[ -s "$OUT/export/homepage.tsv" ] || fail "no 病案首页 line"
+capture "07-exported"
+
+echo "== help, search, trace"
+keys "?"
+wait_for "Keys"
+capture "08-help"
+# Escape goes alone: followed at once by a key it would read as Alt+key.
+keys Escape
+keys 6 /
+wait_for "Code search"
+capture "09-search"
+keys Escape
+keys t
+wait_for "Trace ·"
+capture "10-trace"
+keys Escape
+
+echo "== 80x24"
+tmux resize-window -t "$S" -x 80 -y 24
+sleep 0.5
+capture "11-80x24"
+
+echo "== quit"
+keys q
+status=$(dead) || fail "did not quit"
+case "$status" in 0|"?") ;; *) fail "exit status $status" ;; esac
+capture "12-after-quit"
+grep -q "Diagnoses" "$OUT/12-after-quit.txt" && fail "alternate screen not left"
+
+echo "== SIGTERM after an edit"
+start
+wait_for "Diagnoses"
+keys J 3 x
+wait_for "saved"
+pid=$(tmux display-message -p -t "$S" '#{pane_pid}')
+kill -TERM "$pid"
+dead >/dev/null || fail "SIGTERM did not end it"
+capture "13-after-sigterm"
+grep -q "Diagnoses" "$OUT/13-after-sigterm.txt" && fail "terminal not restored after SIGTERM"
+start
+wait_for "Diagnoses"
+wait_for "session restored"
+capture "14-restored"
+
+echo "OK: captures in $OUT"

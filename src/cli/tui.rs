@@ -1,0 +1,82 @@
+//! `icdflow tui`: the terminal workbench.
+//!
+//! `main` loads what the workbench needs (records, the `[tui]` config
+//! table, the session store) and passes an engine *factory*: it runs on the
+//! engine thread, so an engine holding a llama.cpp model (not `Send`) is
+//! built where it will live.
+
+use std::path::PathBuf;
+
+use crate::pipeline::Engine;
+use crate::record::Record;
+use crate::session::SessionStore;
+use crate::tui::{run_tui, NotesFn, TuiOptions};
+
+/// Open records in the terminal workbench.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TuiArgs {
+    /// Record file in any importer format (JointCoder xlsx, CCL25 json, jsonl, text).
+    pub file: Option<PathBuf>,
+    /// Open this record id (else the first; a picker lists them when the file holds many).
+    #[arg(long)]
+    pub record: Option<String>,
+    /// Colour theme: dark, light, high-contrast, a theme in <config_dir>/themes, or a .toml path.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Trainer mode: what a professional coder does at each stage, and what each stage changed.
+    #[arg(long)]
+    pub trainer: bool,
+    /// Where exported JSON and 病案首页 lines go (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub export_dir: Option<PathBuf>,
+}
+
+/// What the caller (main) has loaded for the workbench.
+pub struct TuiInputs<F>
+where
+    F: FnOnce() -> anyhow::Result<Engine> + Send + 'static,
+{
+    /// The records of `args.file` (all of them: `--record` only picks the
+    /// one to open first).
+    pub records: Vec<Record>,
+    /// Builds the engine; called on the engine thread.
+    pub engine: F,
+    pub store: SessionStore,
+    /// The config file's `[tui]` table (`theme`, `trainer`, `auto_rerun`,
+    /// `export_dir`, `keys`), if any.
+    pub tui_config: Option<toml::Table>,
+    /// The user config directory (`keys.toml`, `themes/`).
+    pub config_dir: Option<PathBuf>,
+    /// Instructional notes for the code search popup.
+    pub notes: Option<NotesFn>,
+}
+
+/// Runs the workbench with what `main` loaded.
+pub fn run<F>(args: TuiArgs, inputs: TuiInputs<F>) -> anyhow::Result<()>
+where
+    F: FnOnce() -> anyhow::Result<Engine> + Send + 'static,
+{
+    let mut opts = TuiOptions {
+        record: args.record,
+        theme: args.theme,
+        trainer: args.trainer,
+        config_dir: inputs.config_dir,
+        export_dir: args.export_dir,
+        source: args.file,
+        notes: inputs.notes,
+        ..Default::default()
+    };
+    if let Some(t) = &inputs.tui_config {
+        opts = opts.with_tui_table(t);
+    }
+    if inputs.records.is_empty() {
+        anyhow::bail!(
+            "no records to open{}",
+            opts.source
+                .as_ref()
+                .map(|p| format!(" in {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    run_tui(opts, inputs.engine, inputs.records, inputs.store)
+}

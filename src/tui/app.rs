@@ -1,0 +1,1506 @@
+//! The workbench's state and everything that changes it. Input arrives as
+//! [`Action`]s (or raw keys, mapped through the [`Keymap`]); messages from
+//! the engine thread arrive through [`App::pump`]. Rendering (`ui`) only
+//! reads this state. Nothing here touches the terminal, so the whole app
+//! runs under tests with an in-thread engine and a `TestBackend`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui_textarea::{CursorMove, TextArea};
+
+use super::action::Action;
+use super::clipboard::ClipboardSink;
+use super::editlist::{item_line, parse_lines};
+use super::export;
+use super::keymap::{Key, Keymap, Mode};
+use super::layout::{self, LayoutParams, Screen};
+use super::theme::Theme;
+use super::worker::{Job, JobKind, Outcome, WorkerHandle, WorkerMsg};
+use super::NotesFn;
+use crate::pipeline::{CodingContext, Event, Flag, Item, Origin, Run, StageKind, Status};
+use crate::record::{Record, Track};
+use crate::search::{Match, MatchOptions};
+use crate::session::{Session, SessionStore};
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Focus {
+    Record,
+    Stage(Track, StageKind),
+}
+
+/// Cursor and scroll of one list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListState {
+    pub cursor: usize,
+    pub offset: usize,
+}
+
+/// The record pane's view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordView {
+    /// Per section: folded.
+    pub collapsed: Vec<bool>,
+    /// Selected section.
+    pub cursor: usize,
+    /// First shown line.
+    pub offset: usize,
+}
+
+/// How a status message looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// The list editor.
+pub struct Editor {
+    pub track: Track,
+    pub kind: StageKind,
+    pub area: TextArea<'static>,
+    /// The list when editing began (to keep untouched items as they were).
+    pub original: Vec<Item>,
+}
+
+/// The code search popup.
+#[derive(Debug, Clone)]
+pub struct SearchState {
+    pub query: String,
+    /// The query was prefilled: the first typed char replaces it.
+    pub prefilled: bool,
+    pub track: Track,
+    pub hits: Vec<Match>,
+    pub list: ListState,
+    /// The item a chosen code goes to.
+    pub target: Option<(Track, StageKind, usize)>,
+}
+
+/// The record picker.
+#[derive(Debug, Clone)]
+pub struct PickerState {
+    pub query: String,
+    /// Indices into the records, filtered.
+    pub hits: Vec<usize>,
+    pub list: ListState,
+    /// Records that have a saved session.
+    pub has_session: Vec<bool>,
+}
+
+/// What sits on top of the panes.
+pub enum Overlay {
+    None,
+    Help { scroll: usize },
+    Trace { scroll: usize },
+    Edit(Box<Editor>),
+    Search(SearchState),
+    Picker(PickerState),
+}
+
+/// A job in flight.
+#[derive(Debug, Clone)]
+pub struct JobState {
+    pub id: u64,
+    pub kind: JobKind,
+    pub started: Instant,
+    pub cancelling: bool,
+}
+
+/// The engine thread's state as the UI knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineState {
+    Starting,
+    Ready(String),
+    Failed(String),
+}
+
+/// Settings of the app that do not change while it runs.
+#[derive(Clone)]
+pub struct AppConfig {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub trainer: bool,
+    pub export_dir: PathBuf,
+    pub user: String,
+    pub source: Option<String>,
+    pub auto_rerun: bool,
+    pub notes: Option<NotesFn>,
+    /// Show this fixed elapsed time instead of the clock (snapshots).
+    pub frozen_elapsed: Option<Duration>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            keymap: Keymap::default(),
+            theme: Theme::default(),
+            trainer: false,
+            export_dir: PathBuf::from("."),
+            user: crate::session::current_user(),
+            source: None,
+            auto_rerun: false,
+            notes: None,
+            frozen_elapsed: None,
+        }
+    }
+}
+
+/// The whole workbench state.
+pub struct App {
+    pub records: Vec<Arc<Record>>,
+    pub current: usize,
+    pub session: Session,
+    pub store: SessionStore,
+    worker: Box<dyn WorkerHandle>,
+    clipboard: Box<dyn ClipboardSink>,
+    pub cfg: AppConfig,
+    pub ctx: Option<Arc<CodingContext>>,
+    pub engine: EngineState,
+    pub focus: Focus,
+    pub lists: std::collections::HashMap<(Track, StageKind), ListState>,
+    pub record_view: RecordView,
+    pub overlay: Overlay,
+    pub job: Option<JobState>,
+    next_job: u64,
+    /// Agent output streaming into a running stage.
+    pub stream: std::collections::HashMap<(Track, StageKind), String>,
+    pub status: Option<(String, Level)>,
+    pub trainer: bool,
+    /// First visible stage pane per track (narrow screens).
+    pub window: [usize; 2],
+    pub size: Rect,
+    /// Animation counter (spinner), advanced by the event loop.
+    pub tick: u64,
+    pub should_quit: bool,
+    /// The focused item whose evidence the record pane last scrolled to.
+    evidence_target: Option<(Track, StageKind, usize)>,
+    /// The record section the pane last scrolled to (the wheel may scroll
+    /// away from it until the cursor moves).
+    section_target: Option<usize>,
+    /// A popup's query changed since its results were computed.
+    query_dirty: bool,
+}
+
+/// Chars of agent output kept per running stage.
+const STREAM_KEEP: usize = 4000;
+
+impl App {
+    /// Builds the app on the first record (or `open`, a record id).
+    pub fn new(
+        records: Vec<Record>,
+        store: SessionStore,
+        worker: Box<dyn WorkerHandle>,
+        clipboard: Box<dyn ClipboardSink>,
+        cfg: AppConfig,
+        open: Option<&str>,
+    ) -> anyhow::Result<App> {
+        anyhow::ensure!(!records.is_empty(), "no records to open");
+        let records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
+        let trainer = cfg.trainer;
+        let mut app = App {
+            session: Session::new(records[0].id.clone()),
+            records,
+            current: 0,
+            store,
+            worker,
+            clipboard,
+            cfg,
+            ctx: None,
+            engine: EngineState::Starting,
+            focus: Focus::Stage(Track::Diagnosis, StageKind::Standardize),
+            lists: Default::default(),
+            record_view: RecordView::default(),
+            overlay: Overlay::None,
+            job: None,
+            next_job: 1,
+            stream: Default::default(),
+            status: None,
+            trainer,
+            // Narrow screens show the last stages (the final codes) until
+            // focus moves.
+            window: [usize::MAX, usize::MAX],
+            size: Rect::new(0, 0, 160, 48),
+            tick: 0,
+            should_quit: false,
+            evidence_target: None,
+            section_target: None,
+            query_dirty: false,
+        };
+        let idx = match open {
+            Some(id) => match app.records.iter().position(|r| r.id == id) {
+                Some(i) => Some(i),
+                None => {
+                    app.set_status(format!("no record {id} in the file"), Level::Warn);
+                    None
+                }
+            },
+            None => Some(0),
+        };
+        app.open_record(idx.unwrap_or(0));
+        // A run with results opens on the final codes, a new one on its first stage.
+        if app.run().started() {
+            app.focus = Focus::Stage(Track::Diagnosis, StageKind::Map);
+        }
+        if (open.is_none() && app.records.len() > 1) || idx.is_none() {
+            app.open_picker();
+        }
+        Ok(app)
+    }
+
+    // ----- reading state -------------------------------------------------
+
+    /// The record on screen.
+    pub fn record(&self) -> &Record {
+        &self.records[self.current]
+    }
+
+    pub fn run(&self) -> &Run {
+        &self.session.run
+    }
+
+    /// The keyboard mode.
+    pub fn mode(&self) -> Mode {
+        match &self.overlay {
+            Overlay::None => Mode::Normal,
+            Overlay::Help { .. } => Mode::Help,
+            Overlay::Trace { .. } => Mode::Trace,
+            Overlay::Edit(_) => Mode::Edit,
+            Overlay::Search(_) => Mode::Search,
+            Overlay::Picker(_) => Mode::Picker,
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    pub fn list_state(&self, t: Track, k: StageKind) -> ListState {
+        self.lists.get(&(t, k)).copied().unwrap_or_default()
+    }
+
+    /// The focused item.
+    pub fn focused_item(&self) -> Option<(Track, StageKind, usize, &Item)> {
+        let Focus::Stage(t, k) = self.focus else {
+            return None;
+        };
+        let c = self.list_state(t, k).cursor;
+        self.run().stage(t, k)?.items.get(c).map(|i| (t, k, c, i))
+    }
+
+    /// Elapsed time of a job, frozen in snapshots.
+    pub fn elapsed(&self, since: Instant) -> Duration {
+        self.cfg.frozen_elapsed.unwrap_or_else(|| since.elapsed())
+    }
+
+    /// The layout for the current size and view.
+    pub fn screen(&self) -> Screen {
+        layout::screen(self.size, self.layout_params())
+    }
+
+    pub fn layout_params(&self) -> LayoutParams {
+        LayoutParams {
+            trainer: self.trainer,
+            record_focused: self.focus == Focus::Record,
+            first: self.window,
+        }
+    }
+
+    /// Whether section `i` shows its text (folded sections holding the
+    /// focused item's evidence open up).
+    pub fn section_open(&self, i: usize) -> bool {
+        let folded = self.record_view.collapsed.get(i).copied().unwrap_or(false);
+        !folded || self.evidence().iter().any(|s| s.section == i)
+    }
+
+    /// Evidence spans of the focused item.
+    pub fn evidence(&self) -> &[crate::pipeline::Span] {
+        self.focused_item()
+            .map(|(_, _, _, i)| i.evidence.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The record pane's lines at a text width.
+    pub fn record_lines(&self, width: usize) -> Vec<RecordLine> {
+        record_lines(self.record(), width, |i| self.section_open(i))
+    }
+
+    // ----- input ---------------------------------------------------------
+
+    /// A key from the terminal: bound keys become actions; in the editor and
+    /// the popups with a query, other keys are typed.
+    pub fn handle_key(&mut self, ev: KeyEvent) {
+        let Some(key) = Key::from_event(&ev) else {
+            return;
+        };
+        let mode = self.mode();
+        if let Some(a) = self.cfg.keymap.action(mode, key) {
+            self.handle(a);
+            return;
+        }
+        match &mut self.overlay {
+            Overlay::Edit(ed) => {
+                ed.area.input(ev);
+            }
+            Overlay::Search(_) | Overlay::Picker(_) => self.type_query(key),
+            _ => {}
+        }
+        self.after_input();
+    }
+
+    /// Pasted text (bracketed paste).
+    pub fn paste(&mut self, text: &str) {
+        match &mut self.overlay {
+            Overlay::Edit(ed) => {
+                ed.area.insert_str(text);
+            }
+            Overlay::Search(_) | Overlay::Picker(_) => {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    self.type_query(Key::ch(c));
+                }
+            }
+            _ => {}
+        }
+        self.after_input();
+    }
+
+    fn type_query(&mut self, key: Key) {
+        let (query, prefilled) = match &mut self.overlay {
+            Overlay::Search(s) => (&mut s.query, Some(&mut s.prefilled)),
+            Overlay::Picker(p) => (&mut p.query, None),
+            _ => return,
+        };
+        let fresh = prefilled.map(std::mem::take).unwrap_or(false);
+        match (key.code, key.mods) {
+            (KeyCode::Char('u'), KeyModifiers::CONTROL) => query.clear(),
+            (KeyCode::Char(c), m) if !m.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                if fresh {
+                    query.clear();
+                }
+                query.push(c)
+            }
+            (KeyCode::Backspace, _) => {
+                if fresh {
+                    query.clear();
+                } else {
+                    query.pop();
+                }
+            }
+            _ => return,
+        }
+        // The lookup runs once per batch of typed keys (see `pump`), not
+        // once per key: fast typing and pastes stay smooth on big tables.
+        self.query_dirty = true;
+    }
+
+    /// Applies one action.
+    pub fn handle(&mut self, action: Action) {
+        match action {
+            Action::Resize { width, height } => self.size = Rect::new(0, 0, width, height),
+            Action::Click { col, row } => self.click(col, row),
+            Action::Scroll { col, row, down } => self.wheel(col, row, down),
+            Action::Cancel => self.cancel_job(),
+            _ => match self.mode() {
+                Mode::Normal => self.normal(action),
+                Mode::Edit => self.edit_mode(action),
+                Mode::Search => self.search_mode(action),
+                Mode::Picker => self.picker_mode(action),
+                Mode::Help | Mode::Trace => self.scroll_mode(action),
+            },
+        }
+        self.after_input();
+    }
+
+    fn normal(&mut self, a: Action) {
+        match a {
+            Action::Quit => {
+                if self.busy() {
+                    self.worker.cancel();
+                }
+                self.should_quit = true;
+            }
+            Action::Help => self.overlay = Overlay::Help { scroll: 0 },
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::PageUp => self.move_cursor(-(self.page() as isize)),
+            Action::PageDown => self.move_cursor(self.page() as isize),
+            Action::Top => self.move_cursor(isize::MIN / 2),
+            Action::Bottom => self.move_cursor(isize::MAX / 2),
+            Action::FocusLeft => self.focus_horizontal(-1),
+            Action::FocusRight => self.focus_horizontal(1),
+            Action::FocusUp => self.focus_track(Track::Diagnosis),
+            Action::FocusDown => self.focus_track(Track::Procedure),
+            a if a.stage_number().is_some() => {
+                let t = match self.focus {
+                    Focus::Stage(t, _) => t,
+                    Focus::Record => Track::Diagnosis,
+                };
+                let n = a.stage_number().unwrap_or(1);
+                if let Some(&k) = StageKind::of_track(t).get(n - 1) {
+                    self.focus = Focus::Stage(t, k);
+                }
+            }
+            Action::FocusNext => self.focus_cycle(1),
+            Action::FocusPrev => self.focus_cycle(-1),
+            Action::Activate => match self.focus {
+                Focus::Record => self.toggle_section(self.record_view.cursor),
+                Focus::Stage(..) => self.open_editor(false),
+            },
+            Action::Step => self.start_job(JobKind::Step),
+            Action::RunStale => self.start_job(JobKind::RunPending),
+            Action::RunAll => self.start_job(JobKind::RunAll),
+            Action::Edit => self.open_editor(false),
+            Action::Insert => self.open_editor(true),
+            Action::Delete => self.delete_item(),
+            Action::MoveUp => self.move_item(-1),
+            Action::MoveDown => self.move_item(1),
+            Action::Accept => self.accept_item(),
+            Action::Search => self.open_search(),
+            Action::ToggleStage => self.toggle_stage(),
+            Action::Trace => match self.focus {
+                Focus::Stage(..) => self.overlay = Overlay::Trace { scroll: 0 },
+                Focus::Record => self.set_status("focus a stage to see its trace", Level::Info),
+            },
+            Action::NextRecord => self.switch_record(1),
+            Action::PrevRecord => self.switch_record(-1),
+            Action::Picker => self.open_picker(),
+            Action::Copy => {
+                let text = export::codes_text(self.run(), self.ctx.as_deref());
+                self.copy(text, "final codes");
+            }
+            Action::CopyLine => {
+                let line =
+                    export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
+                self.copy(line, "病案首页 line");
+            }
+            Action::ExportJson => self.export_json(),
+            Action::ExportLine => self.export_line(),
+            Action::Trainer => {
+                self.trainer = !self.trainer;
+                let state = if self.trainer { "on" } else { "off" };
+                self.set_status(format!("trainer mode {state}"), Level::Info);
+            }
+            _ => {}
+        }
+    }
+
+    fn edit_mode(&mut self, a: Action) {
+        match a {
+            Action::Save => self.save_editor(),
+            Action::Close => {
+                self.overlay = Overlay::None;
+                self.set_status("edit discarded", Level::Info);
+            }
+            _ => {}
+        }
+    }
+
+    fn scroll_mode(&mut self, a: Action) {
+        let page = self.size.height.saturating_sub(8).max(1) as isize;
+        let (Overlay::Help { scroll } | Overlay::Trace { scroll }) = &mut self.overlay else {
+            return;
+        };
+        let d: isize = match a {
+            Action::Close => {
+                self.overlay = Overlay::None;
+                return;
+            }
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Top => isize::MIN / 2,
+            Action::Bottom => isize::MAX / 2,
+            _ => 0,
+        };
+        // The renderer clamps at the end of the text.
+        *scroll = (*scroll as isize).saturating_add(d).clamp(0, 100_000) as usize;
+    }
+
+    // ----- focus and cursors ---------------------------------------------
+
+    fn page(&self) -> usize {
+        let s = self.screen();
+        match self.focus {
+            Focus::Record => s.record.height.saturating_sub(3) as usize,
+            Focus::Stage(t, k) => s
+                .tracks
+                .iter()
+                .flat_map(|ta| ta.panes.iter().map(move |p| (ta.track, p)))
+                .find(|(tt, p)| *tt == t && p.kind == k)
+                .map(|(_, p)| p.list.height.saturating_sub(1) as usize)
+                .unwrap_or(5),
+        }
+        .max(1)
+    }
+
+    fn move_cursor(&mut self, d: isize) {
+        match self.focus {
+            Focus::Record => {
+                let n = self.record().sections.len();
+                let c = (self.record_view.cursor as isize).saturating_add(d);
+                self.record_view.cursor = c.clamp(0, n.saturating_sub(1) as isize) as usize;
+            }
+            Focus::Stage(t, k) => {
+                let n = self.run().stage(t, k).map_or(0, |s| s.items.len());
+                let st = self.lists.entry((t, k)).or_default();
+                let c = (st.cursor as isize).saturating_add(d);
+                st.cursor = c.clamp(0, n.saturating_sub(1) as isize) as usize;
+            }
+        }
+    }
+
+    fn focus_horizontal(&mut self, d: isize) {
+        match self.focus {
+            Focus::Record => {
+                if d > 0 {
+                    self.focus = Focus::Stage(Track::Diagnosis, StageKind::Standardize);
+                }
+            }
+            Focus::Stage(t, k) => {
+                let stages = StageKind::of_track(t);
+                let i = stages.iter().position(|&s| s == k).unwrap_or(0) as isize + d;
+                if i < 0 {
+                    self.focus = Focus::Record;
+                } else if let Some(&k2) = stages.get(i as usize) {
+                    self.focus = Focus::Stage(t, k2);
+                }
+            }
+        }
+    }
+
+    fn focus_track(&mut self, t: Track) {
+        let k = match self.focus {
+            Focus::Stage(_, k) if k.applies_to(t) => k,
+            Focus::Stage(_, k) => {
+                // The nearest stage of the other track.
+                let stages = StageKind::of_track(t);
+                *stages.iter().rev().find(|&&s| s <= k).unwrap_or(&stages[0])
+            }
+            Focus::Record => StageKind::Standardize,
+        };
+        self.focus = Focus::Stage(t, k);
+    }
+
+    fn all_panes() -> Vec<Focus> {
+        let mut v = vec![Focus::Record];
+        for t in Track::ALL {
+            v.extend(
+                StageKind::of_track(t)
+                    .into_iter()
+                    .map(|k| Focus::Stage(t, k)),
+            );
+        }
+        v
+    }
+
+    fn focus_cycle(&mut self, d: isize) {
+        let all = Self::all_panes();
+        let i = all.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
+        let n = all.len() as isize;
+        self.focus = all[((i + d) % n + n) as usize % all.len()];
+    }
+
+    fn toggle_section(&mut self, i: usize) {
+        if let Some(c) = self.record_view.collapsed.get_mut(i) {
+            *c = !*c;
+        }
+    }
+
+    /// Keeps cursors in range and visible, the focused pane in its track's
+    /// window, and the record scrolled to the focused item's evidence.
+    fn after_input(&mut self) {
+        // Cursors in range.
+        for t in Track::ALL {
+            for s in &self.session.run.track(t).stages {
+                let st = self.lists.entry((t, s.kind)).or_default();
+                st.cursor = st.cursor.min(s.items.len().saturating_sub(1));
+            }
+        }
+        // Focused pane inside its window.
+        if let Focus::Stage(t, k) = self.focus {
+            let ti = t as usize;
+            let stages = StageKind::of_track(t);
+            let pos = stages.iter().position(|&s| s == k).unwrap_or(0);
+            let s = layout::screen(self.size, self.layout_params());
+            let fit = layout::panes_fit(s.tracks[ti].outer.width).min(stages.len());
+            self.window[ti] = layout::window_start(self.window[ti], pos, fit, stages.len());
+        }
+        let screen = self.screen();
+        // List offsets keep the cursor visible.
+        for ta in &screen.tracks {
+            for p in &ta.panes {
+                let h = p.list.height as usize;
+                let st = self.lists.entry((ta.track, p.kind)).or_default();
+                if h == 0 {
+                    continue;
+                }
+                if st.cursor < st.offset {
+                    st.offset = st.cursor;
+                } else if st.cursor >= st.offset + h {
+                    st.offset = st.cursor + 1 - h;
+                }
+            }
+        }
+        // Record: new sections fold by default when long.
+        let n = self.record().sections.len();
+        if self.record_view.collapsed.len() != n {
+            self.record_view.collapsed = default_folds(self.record());
+        }
+        let width = screen.record.width.saturating_sub(2) as usize;
+        let height = screen.record.height.saturating_sub(2) as usize;
+        let target = self.focused_item().map(|(t, k, c, _)| (t, k, c));
+        if self.focus != Focus::Record {
+            self.section_target = None;
+        }
+        if self.focus == Focus::Record && self.section_target != Some(self.record_view.cursor) {
+            self.section_target = Some(self.record_view.cursor);
+            let lines = self.record_lines(width);
+            if let Some(y) = lines
+                .iter()
+                .position(|l| l.section == self.record_view.cursor && l.range.is_none())
+            {
+                scroll_into_view(&mut self.record_view.offset, y, height);
+            }
+        } else if self.focus != Focus::Record && target != self.evidence_target {
+            let ev = self.evidence().first().copied();
+            if let Some(ev) = ev {
+                let lines = self.record_lines(width);
+                if let Some(y) = lines.iter().position(|l| {
+                    l.section == ev.section && l.range.as_ref().is_some_and(|r| r.end > ev.start)
+                }) {
+                    // Show the section header too when it fits.
+                    let header = lines
+                        .iter()
+                        .position(|l| l.section == ev.section)
+                        .unwrap_or(y);
+                    scroll_into_view(&mut self.record_view.offset, header, height);
+                    scroll_into_view(&mut self.record_view.offset, y, height);
+                }
+            }
+        }
+        self.evidence_target = target;
+        let total = self.record_lines(width).len();
+        self.record_view.offset = self
+            .record_view
+            .offset
+            .min(total.saturating_sub(height.max(1)));
+    }
+
+    // ----- mouse ---------------------------------------------------------
+
+    fn click(&mut self, col: u16, row: u16) {
+        if !matches!(self.overlay, Overlay::None) {
+            self.click_popup(col, row);
+            return;
+        }
+        let s = self.screen();
+        if layout::contains(s.record, col, row) {
+            self.focus = Focus::Record;
+            // The record pane grows when focused on narrow screens.
+            let s = self.screen();
+            let inner_y = s.record.y + 1;
+            if row >= inner_y {
+                let width = s.record.width.saturating_sub(2) as usize;
+                let lines = self.record_lines(width);
+                let y = self.record_view.offset + (row - inner_y) as usize;
+                if let Some(l) = lines.get(y) {
+                    self.record_view.cursor = l.section;
+                    if l.range.is_none() {
+                        self.toggle_section(l.section);
+                    }
+                }
+            }
+            return;
+        }
+        for ta in &s.tracks {
+            for p in &ta.panes {
+                if layout::contains(p.area, col, row) {
+                    self.focus = Focus::Stage(ta.track, p.kind);
+                    if layout::contains(p.list, col, row) {
+                        let st = self.lists.entry((ta.track, p.kind)).or_default();
+                        st.cursor = st.offset + (row - p.list.y) as usize;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn click_popup(&mut self, _col: u16, row: u16) {
+        // Lists in popups: a click picks the row (the renderer puts the first
+        // row at the popup's top + 3).
+        let area = super::ui::popup_area(self);
+        let first = area.y + 3;
+        if row < first {
+            return;
+        }
+        let i = (row - first) as usize;
+        match &mut self.overlay {
+            Overlay::Search(s) if s.list.offset + i < s.hits.len() => {
+                s.list.cursor = s.list.offset + i
+            }
+            Overlay::Picker(p) if p.list.offset + i < p.hits.len() => {
+                p.list.cursor = p.list.offset + i
+            }
+            _ => {}
+        }
+    }
+
+    fn wheel(&mut self, col: u16, row: u16, down: bool) {
+        let d: isize = if down { 3 } else { -3 };
+        match &mut self.overlay {
+            Overlay::None => {}
+            Overlay::Help { scroll } | Overlay::Trace { scroll } => {
+                *scroll = (*scroll as isize + d).max(0) as usize;
+                return;
+            }
+            Overlay::Search(s) => {
+                s.list.cursor = step_index(s.list.cursor, d, s.hits.len());
+                return;
+            }
+            Overlay::Picker(p) => {
+                p.list.cursor = step_index(p.list.cursor, d, p.hits.len());
+                return;
+            }
+            Overlay::Edit(ed) => {
+                ed.area.scroll((d as i16, 0));
+                return;
+            }
+        }
+        let s = self.screen();
+        if layout::contains(s.record, col, row) {
+            let o = self.record_view.offset as isize + d;
+            self.record_view.offset = o.max(0) as usize;
+            // Wheel scrolling should not be undone by the evidence follow.
+            self.evidence_target = self.focused_item().map(|(t, k, c, _)| (t, k, c));
+            return;
+        }
+        for ta in &s.tracks {
+            for p in &ta.panes {
+                if layout::contains(p.area, col, row) {
+                    let n = self
+                        .run()
+                        .stage(ta.track, p.kind)
+                        .map_or(0, |s| s.items.len());
+                    let st = self.lists.entry((ta.track, p.kind)).or_default();
+                    st.cursor = step_index(st.cursor, d, n);
+                    return;
+                }
+            }
+        }
+    }
+
+    // ----- records and sessions ------------------------------------------
+
+    /// Opens a record: its saved session if there is one, else a fresh run.
+    pub fn open_record(&mut self, idx: usize) {
+        if idx >= self.records.len() {
+            return;
+        }
+        if let Some(job) = self.job.take() {
+            // The old job's messages are ignored from now on.
+            self.worker.cancel();
+            tracing::info!(job = job.id, "record switched: job abandoned");
+        }
+        self.current = idx;
+        let id = self.records[idx].id.clone();
+        let mut note = None;
+        self.session = match self.store.load(&id) {
+            Ok(Some(mut s)) => {
+                super::worker::settle(&mut s.run);
+                note = Some(format!("{id}: session restored ({} edits)", s.edits.len()));
+                s
+            }
+            Ok(None) => Session::new(id.clone()),
+            Err(e) => {
+                // Keep the unreadable file for inspection; start afresh.
+                let path = self.store.path_for(&id);
+                let aside =
+                    path.with_extension(format!("corrupt-{}", chrono::Utc::now().timestamp()));
+                let _ = std::fs::rename(&path, &aside);
+                self.set_status(format!("{e} (moved to {})", aside.display()), Level::Error);
+                Session::new(id.clone())
+            }
+        };
+        if self.session.source.is_none() {
+            self.session.source = self.cfg.source.clone();
+        }
+        self.lists.clear();
+        self.stream.clear();
+        self.record_view = RecordView {
+            collapsed: default_folds(&self.records[idx]),
+            ..Default::default()
+        };
+        self.evidence_target = None;
+        self.section_target = None;
+        if let Some(n) = note {
+            self.set_status(n, Level::Info);
+        }
+    }
+
+    fn switch_record(&mut self, d: isize) {
+        let n = self.records.len() as isize;
+        let i = self.current as isize + d;
+        if i < 0 || i >= n {
+            self.set_status("no more records", Level::Info);
+            return;
+        }
+        self.open_record(i as usize);
+        self.set_status(
+            format!("record {}/{}: {}", i + 1, n, self.record().id),
+            Level::Info,
+        );
+    }
+
+    /// Stores the session (and audits its newest edit).
+    fn save_session(&mut self, audit: bool) -> bool {
+        let res = if audit {
+            self.store.save_with_audit(&self.session)
+        } else {
+            self.store.save(&self.session)
+        };
+        match res {
+            Ok(()) => true,
+            Err(e) => {
+                self.set_status(format!("NOT SAVED: {e}"), Level::Error);
+                false
+            }
+        }
+    }
+
+    // ----- jobs ----------------------------------------------------------
+
+    fn start_job(&mut self, kind: JobKind) {
+        if self.busy() {
+            self.set_status("a job is running (Ctrl-C cancels it)", Level::Warn);
+            return;
+        }
+        if let EngineState::Failed(e) = &self.engine {
+            let msg = format!("the engine did not start: {e}");
+            self.set_status(msg, Level::Error);
+            return;
+        }
+        if kind != JobKind::RunAll && self.run().is_complete() {
+            self.set_status("every stage is current (r runs all again)", Level::Info);
+            return;
+        }
+        let id = self.next_job;
+        self.next_job += 1;
+        self.job = Some(JobState {
+            id,
+            kind,
+            started: Instant::now(),
+            cancelling: false,
+        });
+        self.status = None;
+        self.worker.submit(Job {
+            id,
+            kind,
+            record: self.records[self.current].clone(),
+            run: self.session.run.clone(),
+        });
+    }
+
+    fn cancel_job(&mut self) {
+        match &mut self.job {
+            Some(j) => {
+                j.cancelling = true;
+                self.worker.cancel();
+                self.set_status("cancelling…", Level::Warn);
+            }
+            None => self.set_status("nothing is running (q quits)", Level::Info),
+        }
+    }
+
+    /// Takes in everything the engine thread has sent, and runs the
+    /// popup query typed since the last call. The event loop calls it after
+    /// each batch of input; tests call it after each key.
+    pub fn pump(&mut self) -> bool {
+        let mut any = false;
+        if std::mem::take(&mut self.query_dirty) {
+            any = true;
+            match self.overlay {
+                Overlay::Search(_) => self.refresh_search(),
+                Overlay::Picker(_) => self.refresh_picker(),
+                _ => {}
+            }
+        }
+        while let Some(msg) = self.worker.try_recv() {
+            any = true;
+            self.on_worker(msg);
+        }
+        if any {
+            self.after_input();
+        }
+        any
+    }
+
+    fn current_job(&self, id: u64) -> bool {
+        self.job.as_ref().is_some_and(|j| j.id == id)
+    }
+
+    fn on_worker(&mut self, msg: WorkerMsg) {
+        match msg {
+            WorkerMsg::Ready { engine, ctx } => {
+                self.engine = EngineState::Ready(engine);
+                self.ctx = Some(ctx);
+                if matches!(self.overlay, Overlay::Search(_)) {
+                    self.refresh_search();
+                }
+            }
+            WorkerMsg::StartFailed(e) => {
+                self.set_status(format!("the engine did not start: {e}"), Level::Error);
+                self.engine = EngineState::Failed(e);
+                self.job = None;
+            }
+            WorkerMsg::Event { job, event } if self.current_job(job) => match event {
+                Event::StageStarted { track, kind } => {
+                    self.session.run.set_running(track, kind);
+                    self.stream.insert((track, kind), String::new());
+                }
+                Event::Token { track, kind, piece } => {
+                    let s = self.stream.entry((track, kind)).or_default();
+                    s.push_str(&piece);
+                    if s.len() > STREAM_KEEP * 2 {
+                        let cut = s.len() - STREAM_KEEP;
+                        let cut = (cut..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+                        s.drain(..cut);
+                    }
+                }
+                Event::StageFinished {
+                    track,
+                    kind,
+                    status,
+                } => {
+                    self.stream.remove(&(track, kind));
+                    if let Some(s) = self.session.run.track_mut(track).stage_mut(kind) {
+                        s.status = status;
+                    }
+                }
+            },
+            WorkerMsg::Progress { job, run } if self.current_job(job) => {
+                self.session.run = run;
+            }
+            WorkerMsg::Finished { job, run, outcome } if self.current_job(job) => {
+                let kind = self.job.take().map(|j| j.kind);
+                self.stream.clear();
+                self.session.run = run;
+                self.session.updated = chrono::Utc::now();
+                let saved = self.save_session(false);
+                match outcome {
+                    Outcome::Done(ran) => {
+                        if kind == Some(JobKind::Step) && self.trainer {
+                            self.focus_ran(&ran);
+                        }
+                        if saved {
+                            let what = match (kind, ran.as_slice()) {
+                                (Some(JobKind::Step), [k]) => {
+                                    format!("ran {} ({})", k.title(), k.title_zh())
+                                }
+                                (Some(JobKind::Step), []) => "nothing to run".into(),
+                                (Some(k), _) => format!("{}: done", k.label()),
+                                _ => "done".into(),
+                            };
+                            self.set_status(what, Level::Info);
+                        }
+                    }
+                    Outcome::Cancelled => {
+                        self.set_status("cancelled; stopped stages will re-run", Level::Warn)
+                    }
+                    Outcome::Failed(e) => self.set_status(format!("failed: {e}"), Level::Error),
+                }
+            }
+            // Messages of an abandoned job.
+            _ => {}
+        }
+    }
+
+    /// Trainer mode: after a step, show the stage that ran.
+    fn focus_ran(&mut self, ran: &[StageKind]) {
+        let Some(&k) = ran.last() else { return };
+        let t = match self.focus {
+            Focus::Stage(t, _) if k.applies_to(t) => t,
+            _ if k.applies_to(Track::Diagnosis) => Track::Diagnosis,
+            _ => Track::Procedure,
+        };
+        self.focus = Focus::Stage(t, k);
+    }
+
+    // ----- editing -------------------------------------------------------
+
+    fn editable(&mut self) -> Option<(Track, StageKind)> {
+        let Focus::Stage(t, k) = self.focus else {
+            self.set_status("focus a stage list first", Level::Info);
+            return None;
+        };
+        if self.busy() {
+            self.set_status(
+                "wait for the job or cancel it (Ctrl-C) before editing",
+                Level::Warn,
+            );
+            return None;
+        }
+        Some((t, k))
+    }
+
+    /// Replaces a stage's list as the coder's edit and saves at once.
+    pub fn commit(&mut self, t: Track, k: StageKind, items: Vec<Item>, what: &str) {
+        self.session.edit(t, k, items, &self.cfg.user);
+        if self.save_session(true) {
+            let later = self
+                .run()
+                .track(t)
+                .stages
+                .iter()
+                .filter(|s| s.kind > k && s.status == Status::Stale)
+                .count();
+            self.set_status(
+                format!("{what}; saved · {later} later stage(s) stale (R re-runs)"),
+                Level::Info,
+            );
+        }
+        if self.cfg.auto_rerun {
+            self.start_job(JobKind::RunPending);
+        }
+    }
+
+    fn items(&self, t: Track, k: StageKind) -> Vec<Item> {
+        self.run()
+            .stage(t, k)
+            .map(|s| s.items.clone())
+            .unwrap_or_default()
+    }
+
+    fn open_editor(&mut self, insert: bool) {
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
+        let items = self.items(t, k);
+        let mut lines: Vec<String> = items.iter().map(item_line).collect();
+        let cursor = self.list_state(t, k).cursor;
+        let row = if insert {
+            let at = if items.is_empty() { 0 } else { cursor + 1 };
+            lines.insert(at, String::new());
+            at
+        } else {
+            cursor.min(lines.len().saturating_sub(1))
+        };
+        let mut area = TextArea::new(lines);
+        area.set_style(self.cfg.theme.popup);
+        area.set_cursor_style(self.cfg.theme.selected);
+        area.move_cursor(CursorMove::Jump(row as u16, 0));
+        if !insert {
+            area.move_cursor(CursorMove::End);
+        }
+        self.overlay = Overlay::Edit(Box::new(Editor {
+            track: t,
+            kind: k,
+            area,
+            original: items,
+        }));
+    }
+
+    fn save_editor(&mut self) {
+        let Overlay::Edit(ed) = std::mem::replace(&mut self.overlay, Overlay::None) else {
+            return;
+        };
+        let parsed = parse_lines(ed.area.lines(), &ed.original, ed.track, self.ctx.as_deref());
+        if parsed.items == ed.original {
+            self.set_status("no change", Level::Info);
+            return;
+        }
+        let n = parsed.items.len();
+        self.commit(
+            ed.track,
+            ed.kind,
+            parsed.items,
+            &format!("{} edited ({n} items)", ed.kind.title()),
+        );
+        if let Some(w) = parsed.warnings.first() {
+            self.set_status(w.clone(), Level::Warn);
+        }
+    }
+
+    fn delete_item(&mut self) {
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
+        let mut items = self.items(t, k);
+        let c = self.list_state(t, k).cursor;
+        if c >= items.len() {
+            return;
+        }
+        let gone = items.remove(c);
+        self.commit(t, k, items, &format!("deleted {}", gone.text));
+    }
+
+    fn move_item(&mut self, d: isize) {
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
+        let mut items = self.items(t, k);
+        let c = self.list_state(t, k).cursor;
+        let to = c as isize + d;
+        if c >= items.len() || to < 0 || to as usize >= items.len() {
+            return;
+        }
+        items.swap(c, to as usize);
+        self.lists.entry((t, k)).or_default().cursor = to as usize;
+        let text = items[to as usize].text.clone();
+        self.commit(t, k, items, &format!("moved {text}"));
+    }
+
+    fn accept_item(&mut self) {
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
+        let mut items = self.items(t, k);
+        let c = self.list_state(t, k).cursor;
+        let Some(item) = items.get_mut(c) else { return };
+        if let (Some(code), Some(ctx)) = (&item.code, &self.ctx) {
+            if ctx.matcher(t).terminology().get(code).is_none() {
+                let msg = format!("{code} is not in the table: search (/) for a valid code");
+                self.set_status(msg, Level::Warn);
+                return;
+            }
+        }
+        item.origin = Origin::Coder;
+        item.confidence = Some(1.0);
+        item.flags.retain(|f| *f != Flag::LowConfidence);
+        let what = format!("accepted {}", item.code.as_deref().unwrap_or(&item.text));
+        self.commit(t, k, items, &what);
+    }
+
+    fn toggle_stage(&mut self) {
+        let Some((t, k)) = self.editable() else {
+            return;
+        };
+        let Some(on) = self.run().stage(t, k).map(|s| s.enabled) else {
+            return;
+        };
+        self.session.set_enabled(t, k, !on, &self.cfg.user);
+        if self.save_session(true) {
+            let state = if on {
+                "off: its input passes through"
+            } else {
+                "on"
+            };
+            self.set_status(format!("{} {state} (R re-runs)", k.title()), Level::Info);
+        }
+    }
+
+    // ----- code search -----------------------------------------------------
+
+    fn open_search(&mut self) {
+        let (track, target, query) = match self.focused_item() {
+            Some((t, k, c, item)) => (t, Some((t, k, c)), item.text.clone()),
+            None => match self.focus {
+                Focus::Stage(t, k) => (t, Some((t, k, 0)), String::new()),
+                Focus::Record => (Track::Diagnosis, None, String::new()),
+            },
+        };
+        self.overlay = Overlay::Search(SearchState {
+            prefilled: !query.is_empty(),
+            query,
+            track,
+            hits: Vec::new(),
+            list: ListState::default(),
+            target,
+        });
+        self.refresh_search();
+    }
+
+    fn refresh_search(&mut self) {
+        let Some(ctx) = self.ctx.clone() else { return };
+        let Overlay::Search(s) = &mut self.overlay else {
+            return;
+        };
+        let opts = MatchOptions {
+            limit: 50,
+            assignable_only: false,
+        };
+        s.hits = if s.query.trim().is_empty() {
+            Vec::new()
+        } else {
+            ctx.matcher(s.track).lookup(&s.query, &opts)
+        };
+        s.list = ListState::default();
+    }
+
+    fn search_mode(&mut self, a: Action) {
+        let page = self.size.height.saturating_sub(10).max(1) as isize;
+        let Overlay::Search(s) = &mut self.overlay else {
+            return;
+        };
+        match a {
+            Action::Close => self.overlay = Overlay::None,
+            Action::Up => s.list.cursor = step_index(s.list.cursor, -1, s.hits.len()),
+            Action::Down => s.list.cursor = step_index(s.list.cursor, 1, s.hits.len()),
+            Action::PageUp => s.list.cursor = step_index(s.list.cursor, -page, s.hits.len()),
+            Action::PageDown => s.list.cursor = step_index(s.list.cursor, page, s.hits.len()),
+            Action::SwitchTable => {
+                s.track = match s.track {
+                    Track::Diagnosis => Track::Procedure,
+                    Track::Procedure => Track::Diagnosis,
+                };
+                self.refresh_search();
+            }
+            Action::Select => self.apply_hit(false),
+            Action::InsertHit => self.apply_hit(true),
+            _ => {}
+        }
+    }
+
+    fn apply_hit(&mut self, insert: bool) {
+        let Overlay::Search(s) = &self.overlay else {
+            return;
+        };
+        let Some(hit) = s.hits.get(s.list.cursor).cloned() else {
+            self.set_status("no code selected", Level::Info);
+            return;
+        };
+        let (search_track, target) = (s.track, s.target);
+        let Some((t, k, c)) = target else {
+            self.overlay = Overlay::None;
+            self.set_status(format!("{} {}", hit.code, hit.name), Level::Info);
+            return;
+        };
+        if t != search_track {
+            self.set_status(
+                format!(
+                    "{} belongs to the {} table, not this list",
+                    hit.code,
+                    search_track.label()
+                ),
+                Level::Warn,
+            );
+            return;
+        }
+        let assignable = self
+            .ctx
+            .as_ref()
+            .map(|ctx| ctx.matcher(t).terminology().is_assignable(&hit.code))
+            .unwrap_or(false);
+        if !assignable {
+            self.set_status(
+                format!("{} is a heading, not an assignable code", hit.code),
+                Level::Warn,
+            );
+            return;
+        }
+        if self.busy() {
+            self.set_status(
+                "wait for the job or cancel it (Ctrl-C) before editing",
+                Level::Warn,
+            );
+            return;
+        }
+        self.overlay = Overlay::None;
+        let mut items = self.items(t, k);
+        let mut item = Item::new(hit.name.clone(), Origin::Coder)
+            .with_code(hit.code.clone())
+            .with_confidence(1.0);
+        let at;
+        if insert || items.is_empty() {
+            at = if items.is_empty() { 0 } else { c + 1 };
+            items.insert(at, item);
+        } else {
+            at = c.min(items.len() - 1);
+            let old = &items[at];
+            item.evidence = old.evidence.clone();
+            item.source = old.source.clone().or_else(|| Some(old.text.clone()));
+            items[at] = item;
+        }
+        self.lists.entry((t, k)).or_default().cursor = at;
+        let verb = if insert { "inserted" } else { "set" };
+        self.commit(t, k, items, &format!("{verb} {} {}", hit.code, hit.name));
+    }
+
+    // ----- record picker ---------------------------------------------------
+
+    fn open_picker(&mut self) {
+        let has_session = self
+            .records
+            .iter()
+            .map(|r| self.store.path_for(&r.id).exists())
+            .collect();
+        self.overlay = Overlay::Picker(PickerState {
+            query: String::new(),
+            hits: Vec::new(),
+            list: ListState::default(),
+            has_session,
+        });
+        self.refresh_picker();
+        if let Overlay::Picker(p) = &mut self.overlay {
+            p.list.cursor = p.hits.iter().position(|&i| i == self.current).unwrap_or(0);
+        }
+    }
+
+    fn refresh_picker(&mut self) {
+        let Overlay::Picker(p) = &mut self.overlay else {
+            return;
+        };
+        let q = p.query.trim().to_lowercase();
+        p.hits = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                q.is_empty()
+                    || r.id.to_lowercase().contains(&q)
+                    || r.sections
+                        .iter()
+                        .any(|s| s.text.to_lowercase().contains(&q))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        p.list = ListState::default();
+    }
+
+    fn picker_mode(&mut self, a: Action) {
+        let page = self.size.height.saturating_sub(10).max(1) as isize;
+        let Overlay::Picker(p) = &mut self.overlay else {
+            return;
+        };
+        match a {
+            Action::Close => self.overlay = Overlay::None,
+            Action::Up => p.list.cursor = step_index(p.list.cursor, -1, p.hits.len()),
+            Action::Down => p.list.cursor = step_index(p.list.cursor, 1, p.hits.len()),
+            Action::PageUp => p.list.cursor = step_index(p.list.cursor, -page, p.hits.len()),
+            Action::PageDown => p.list.cursor = step_index(p.list.cursor, page, p.hits.len()),
+            Action::Select => {
+                if let Some(&i) = p.hits.get(p.list.cursor) {
+                    self.overlay = Overlay::None;
+                    self.open_record(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- output ----------------------------------------------------------
+
+    fn copy(&mut self, text: String, what: &str) {
+        if text.trim().is_empty() {
+            self.set_status("no final codes yet (run the stages first)", Level::Info);
+            return;
+        }
+        match self.clipboard.copy(&text) {
+            Ok(m) => {
+                let first = text.lines().next().unwrap_or("");
+                let n = text.lines().count();
+                let shown = super::width::truncate(first, 40);
+                self.set_status(
+                    format!("copied {what} via {} ({n} line(s)): {shown}", m.label()),
+                    Level::Info,
+                );
+            }
+            Err(e) => self.set_status(format!("copy failed: {e}"), Level::Error),
+        }
+    }
+
+    fn export_json(&mut self) {
+        let desc = match &self.engine {
+            EngineState::Ready(d) => d.clone(),
+            _ => String::new(),
+        };
+        let doc = export::to_json(self.record(), self.run(), self.ctx.as_deref(), &desc);
+        match export::write_json(&self.cfg.export_dir, &self.record().id, &doc) {
+            Ok(p) => self.set_status(format!("exported {}", p.display()), Level::Info),
+            Err(e) => self.set_status(format!("export failed: {e}"), Level::Error),
+        }
+    }
+
+    fn export_line(&mut self) {
+        let line = export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
+        match export::write_line(&self.cfg.export_dir, &self.record().id, &line) {
+            Ok(p) => self.set_status(
+                format!("病案首页 line written to {}", p.display()),
+                Level::Info,
+            ),
+            Err(e) => self.set_status(format!("export failed: {e}"), Level::Error),
+        }
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, level: Level) {
+        let text = text.into();
+        if level != Level::Info {
+            tracing::warn!("{text}");
+        }
+        self.status = Some((text, level));
+    }
+}
+
+fn step_index(cur: usize, d: isize, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    (cur as isize + d).clamp(0, n as isize - 1) as usize
+}
+
+fn scroll_into_view(offset: &mut usize, y: usize, height: usize) {
+    let h = height.max(1);
+    if y < *offset {
+        *offset = y;
+    } else if y >= *offset + h {
+        *offset = y + 1 - h;
+    }
+}
+
+/// Sections longer than this start folded (except the coding fields).
+const FOLD_CHARS: usize = 60;
+
+/// Which sections start folded: long ones, except those coders code from.
+pub fn default_folds(record: &Record) -> Vec<bool> {
+    use crate::record::fields;
+    record
+        .sections
+        .iter()
+        .map(|s| {
+            let key = [
+                fields::DISCHARGE_DIAGNOSIS,
+                fields::PROCEDURE_NAMES,
+                fields::CHIEF_COMPLAINT,
+            ]
+            .contains(&s.name.as_str());
+            !key && s.text.chars().count() > FOLD_CHARS
+        })
+        .collect()
+}
+
+/// One line of the record pane: a section header (`range: None`) or a
+/// wrapped piece of its text (byte range in the section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordLine {
+    pub section: usize,
+    pub range: Option<std::ops::Range<usize>>,
+}
+
+/// The record pane's lines at `width` columns (text indented by 2).
+pub fn record_lines(
+    record: &Record,
+    width: usize,
+    open: impl Fn(usize) -> bool,
+) -> Vec<RecordLine> {
+    let mut out = Vec::new();
+    for (i, s) in record.sections.iter().enumerate() {
+        out.push(RecordLine {
+            section: i,
+            range: None,
+        });
+        if open(i) {
+            for r in super::width::wrap(&s.text, width.saturating_sub(2)) {
+                out.push(RecordLine {
+                    section: i,
+                    range: Some(r),
+                });
+            }
+        }
+    }
+    out
+}

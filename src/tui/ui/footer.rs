@@ -1,0 +1,146 @@
+//! The status line (messages, the focused item, trainer notes) and the key
+//! hint line (built from the keymap, so user bindings show).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+
+use super::{fit_span, put_line, spinner};
+use crate::pipeline::Flag;
+use crate::tui::action::Action;
+use crate::tui::app::{App, EngineState, Focus, Level};
+use crate::tui::keymap::Mode;
+use crate::tui::width;
+
+pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.cfg.theme;
+    let w = area.width as usize;
+    let mut left = w.saturating_sub(1);
+    let mut spans = vec![Span::raw(" ")];
+    if let Some((msg, level)) = &app.status {
+        let st = match level {
+            Level::Info => t.message,
+            Level::Warn => t.warning,
+            Level::Error => t.error,
+        };
+        spans.push(fit_span(msg, &mut left, st));
+    } else if let (true, Focus::Stage(tr, k)) = (app.trainer, app.focus) {
+        spans.push(fit_span(
+            &format!("{} {}: ", tr.label_zh(), k.title_zh()),
+            &mut left,
+            t.header,
+        ));
+        spans.push(fit_span(k.trainer_note(tr), &mut left, t.note));
+    } else if let Some((tr, _, _, item)) = app.focused_item() {
+        if let Some(code) = &item.code {
+            spans.push(fit_span(&format!("{code} "), &mut left, t.code));
+            let name = app.ctx.as_ref().and_then(|c| {
+                c.matcher(tr)
+                    .terminology()
+                    .get(code)
+                    .map(|e| e.name.clone())
+            });
+            match name {
+                Some(n) => spans.push(fit_span(&n, &mut left, t.base)),
+                None if app.ctx.is_some() => {
+                    spans.push(fit_span("not in the table", &mut left, t.error))
+                }
+                None => {}
+            }
+        } else {
+            spans.push(fit_span(&item.text, &mut left, t.base));
+        }
+        let origin = match item.origin {
+            crate::pipeline::Origin::Agent => "agent",
+            crate::pipeline::Origin::Retrieval => "retrieval",
+            crate::pipeline::Origin::Rule => "rule",
+            crate::pipeline::Origin::Coder => "coder",
+        };
+        let mut info = format!(" · {origin}");
+        if let Some(c) = item.confidence {
+            info.push_str(&format!(" · {c:.2}"));
+        }
+        if !item.evidence.is_empty() {
+            info.push_str(&format!(" · evidence ×{}", item.evidence.len()));
+        }
+        for f in &item.flags {
+            match f {
+                Flag::LowConfidence => info.push_str(" · low confidence"),
+                Flag::NoEvidence => info.push_str(" · no evidence"),
+                Flag::Unmapped => info.push_str(" · unmapped"),
+                Flag::Conflict(s) => info.push_str(&format!(" · conflict: {s}")),
+                Flag::Note(s) => info.push_str(&format!(" · {s}")),
+            }
+        }
+        if let Some(src) = &item.source {
+            if src != &item.text {
+                info.push_str(&format!(" · from {src}"));
+            }
+        }
+        spans.push(fit_span(&info, &mut left, t.dim));
+    }
+    put_line(buf, area.x, area.y, area.width, spans, t.base);
+}
+
+/// The actions the footer offers in a mode, most useful first.
+fn hints(app: &App) -> Vec<Action> {
+    use Action::*;
+    match app.mode() {
+        Mode::Normal if app.busy() => vec![Cancel, Trace, Help, Quit],
+        Mode::Normal => vec![
+            Step, RunAll, RunStale, Edit, Search, Accept, Trace, Copy, Help, Quit,
+        ],
+        Mode::Edit => vec![Save, Close],
+        Mode::Search => vec![Select, InsertHit, SwitchTable, Close],
+        Mode::Picker => vec![Select, Close],
+        Mode::Help | Mode::Trace => vec![Close],
+    }
+}
+
+pub fn render_footer(buf: &mut Buffer, app: &App, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let t = &app.cfg.theme;
+    let w = area.width as usize;
+    // Right side: what is working.
+    let (right, rstyle) = match (&app.job, &app.engine) {
+        (Some(j), _) => (
+            format!(
+                "{} {}{} {:.1}s ",
+                spinner(app),
+                j.kind.label(),
+                if j.cancelling { " (cancelling)" } else { "" },
+                app.elapsed(j.started).as_secs_f64()
+            ),
+            t.status_running,
+        ),
+        (None, EngineState::Starting) => ("starting engine… ".to_string(), t.dim),
+        (None, EngineState::Ready(d)) => (format!("{d} "), t.dim),
+        (None, EngineState::Failed(_)) => ("engine failed ".to_string(), t.error),
+    };
+    let right = width::truncate(&right, w / 3);
+    let rw = width::width(&right);
+    let mut left = w.saturating_sub(rw + 1);
+    let mut spans = vec![Span::raw(" ")];
+    left = left.saturating_sub(1);
+    let mode = app.mode();
+    for a in hints(app) {
+        let Some(key) = app.cfg.keymap.hint(mode, a) else {
+            continue;
+        };
+        let need = width::width(&key) + 1 + width::width(a.short()) + 2;
+        if need > left {
+            break;
+        }
+        spans.push(Span::styled(key, t.key));
+        spans.push(Span::styled(format!(" {}  ", a.short()), t.hint));
+        left -= need;
+    }
+    put_line(buf, area.x, area.y, area.width, spans, t.base);
+    let x = area.x + (w - rw) as u16;
+    buf.set_stringn(x, area.y, &right, rw, rstyle);
+}

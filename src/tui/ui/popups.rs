@@ -1,0 +1,606 @@
+//! Popups over the panes: help, trace, code search, record picker and the
+//! list editor.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Widget};
+use ratatui::Frame;
+
+use super::{fit_span, put_line};
+use crate::record::Track;
+use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::keymap::Mode;
+use crate::tui::layout::popup;
+use crate::tui::width;
+
+/// Where the current popup goes in `area`.
+pub fn area(app: &App, area: Rect) -> Rect {
+    let (w, h) = (area.width, area.height);
+    match &app.overlay {
+        Overlay::None => Rect::default(),
+        Overlay::Help { .. } => popup(area, 84, h.saturating_sub(2)),
+        Overlay::Trace { .. } => popup(area, w.saturating_sub(6).min(140), h.saturating_sub(2)),
+        Overlay::Search(_) => popup(
+            area,
+            w.saturating_sub(4).min(120),
+            h.saturating_sub(2).min(32),
+        ),
+        Overlay::Picker(_) => popup(
+            area,
+            w.saturating_sub(4).min(110),
+            h.saturating_sub(2).min(30),
+        ),
+        Overlay::Edit(_) => popup(
+            area,
+            w.saturating_sub(4).min(96),
+            h.saturating_sub(4).min(24),
+        ),
+    }
+}
+
+pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
+    let a = area(app, screen);
+    if a.width < 4 || a.height < 4 {
+        return;
+    }
+    frame.render_widget(Clear, a);
+    unstraddle(frame.buffer_mut(), a);
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => {
+            let lines = help_lines(app, a.width.saturating_sub(2) as usize);
+            text_popup(frame, app, a, " Keys · 按键 ", &lines, *scroll);
+        }
+        Overlay::Trace { scroll } => {
+            let (title, lines) = trace_lines(app, a.width.saturating_sub(2) as usize);
+            text_popup(frame, app, a, &title, &lines, *scroll);
+        }
+        Overlay::Search(_) => search(frame, app, a),
+        Overlay::Picker(_) => picker(frame, app, a),
+        Overlay::Edit(ed) => {
+            let t = &app.cfg.theme;
+            let title = format!(
+                " Edit {} {} · one item per line: name | code ",
+                ed.track.label_zh(),
+                ed.kind.title()
+            );
+            let hint = app
+                .cfg
+                .keymap
+                .hint(Mode::Edit, crate::tui::action::Action::Save);
+            let close = app
+                .cfg
+                .keymap
+                .hint(Mode::Edit, crate::tui::action::Action::Close);
+            let bottom = format!(
+                " {} save · {} cancel ",
+                hint.unwrap_or_default(),
+                close.unwrap_or_default()
+            );
+            let block = Block::bordered()
+                .border_style(t.border_focus)
+                .style(t.popup)
+                .title(Span::styled(title, t.title))
+                .title_bottom(Span::styled(bottom, t.hint));
+            let inner = block.inner(a);
+            frame.render_widget(block, a);
+            frame.render_widget(&ed.area, inner);
+        }
+    }
+}
+
+/// A double-width char just left of the popup would spill into its border
+/// (the terminal draws both halves): blank it.
+fn unstraddle(buf: &mut ratatui::buffer::Buffer, a: Rect) {
+    if a.x == 0 {
+        return;
+    }
+    for y in a.y..a.y + a.height {
+        if let Some(c) = buf.cell_mut((a.x - 1, y)) {
+            if width::width(c.symbol()) > 1 {
+                c.set_symbol(" ");
+            }
+        }
+    }
+}
+
+/// A scrollable popup of pre-wrapped lines.
+fn text_popup(
+    frame: &mut Frame,
+    app: &App,
+    a: Rect,
+    title: &str,
+    lines: &[Line<'static>],
+    scroll: usize,
+) {
+    let t = &app.cfg.theme;
+    let inner_h = a.height.saturating_sub(2) as usize;
+    let max_scroll = lines.len().saturating_sub(inner_h);
+    let scroll = scroll.min(max_scroll);
+    let more = if max_scroll > 0 {
+        format!(" {}/{} ", scroll + inner_h.min(lines.len()), lines.len())
+    } else {
+        String::new()
+    };
+    let block = Block::bordered()
+        .border_style(t.border_focus)
+        .style(t.popup)
+        .title(Span::styled(title.to_string(), t.title))
+        .title_bottom(Span::styled(more, t.dim));
+    let inner = block.inner(a);
+    let buf = frame.buffer_mut();
+    block.render(a, buf);
+    for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
+        put_line(
+            buf,
+            inner.x,
+            inner.y + i as u16,
+            inner.width,
+            l.spans.clone(),
+            t.popup,
+        );
+    }
+}
+
+/// Wraps `text` to `w` columns as lines of one style, indented.
+fn wrapped(text: &str, w: usize, indent: usize, style: Style) -> Vec<Line<'static>> {
+    let pad = " ".repeat(indent);
+    width::wrap(text, w.saturating_sub(indent))
+        .into_iter()
+        .map(|r| {
+            Line::from(vec![
+                Span::raw(pad.clone()),
+                Span::styled(text[r].to_string(), style),
+            ])
+        })
+        .collect()
+}
+
+fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
+    let t = &app.cfg.theme;
+    let km = &app.cfg.keymap;
+    let mut out = Vec::new();
+    let groups = [
+        (Mode::Normal, "Panes 主界面"),
+        (Mode::Edit, "List editor 编辑"),
+        (
+            Mode::Search,
+            "Code search 编码检索 (type to search: name, code, prefix, pinyin)",
+        ),
+        (
+            Mode::Picker,
+            "Record picker 病案选择 (type to filter by id or text)",
+        ),
+        (Mode::Help, "Help and trace popups"),
+    ];
+    for (mode, title) in groups {
+        out.push(Line::from(Span::styled(
+            width::truncate(title, w),
+            t.header,
+        )));
+        for (action, keys) in km.bindings(mode) {
+            let ks = keys
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut left = w;
+            let spans = vec![
+                fit_span("  ", &mut left, t.base),
+                fit_span(&width::fit(&ks, 22), &mut left, t.code),
+                fit_span(" ", &mut left, t.base),
+                fit_span(action.description(), &mut left, t.popup),
+            ];
+            out.push(Line::from(spans));
+        }
+        out.push(Line::default());
+    }
+    out.push(Line::from(Span::styled("Legend", t.header)));
+    for l in [
+        "  status   ✓ fresh  ○ stale  · pending  ✎ edited  ✗ failed  ⠋ running  ⊘ off",
+        "  origin   A agent  S retrieval  R rule  C coder",
+        "  marks    ★ principal  ! low confidence  .93 confidence",
+        "  trainer  + added  ↕ moved  ~ renamed or coded  - removed",
+    ] {
+        out.push(Line::from(Span::styled(width::truncate(l, w), t.popup)));
+    }
+    out.push(Line::from(Span::styled(
+        width::truncate(
+            "  Keys can be changed in <config_dir>/keys.toml or [tui.keys].",
+            w,
+        ),
+        t.dim,
+    )));
+    out
+}
+
+fn trace_lines(app: &App, w: usize) -> (String, Vec<Line<'static>>) {
+    let t = &app.cfg.theme;
+    let Focus::Stage(track, kind) = app.focus else {
+        return (" Trace ".into(), vec![]);
+    };
+    let title = format!(
+        " Trace · {} {} {} ",
+        track.label_zh(),
+        kind.title(),
+        kind.title_zh()
+    );
+    let mut out = Vec::new();
+    let Some(s) = app.run().stage(track, kind) else {
+        return (title, out);
+    };
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<10}"), t.header),
+            Span::styled(width::truncate(&v, w.saturating_sub(10)), t.popup),
+        ])
+    };
+    out.push(kv(
+        "status",
+        format!(
+            "{:?}{} · produced {} time(s) · {} item(s)",
+            s.status,
+            if s.enabled { "" } else { " · switched off" },
+            s.runs,
+            s.items.len()
+        ),
+    ));
+    if let Some(e) = &s.error {
+        out.extend(wrapped(&format!("error: {e}"), w, 0, t.error));
+    }
+    match &s.trace {
+        None => out.push(Line::from(Span::styled(
+            "(no trace: the stage has not run)",
+            t.dim,
+        ))),
+        Some(tr) => {
+            out.push(kv("method", tr.method.label()));
+            out.push(kv(
+                "started",
+                tr.started.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            ));
+            out.push(kv("elapsed", format!("{:.1} ms", tr.elapsed_ms)));
+            for n in &tr.notes {
+                out.extend(wrapped(&format!("· {n}"), w, 0, t.popup));
+            }
+            for (i, c) in tr.calls.iter().enumerate() {
+                out.push(Line::default());
+                out.push(Line::from(Span::styled(
+                    width::truncate(&format!("── call {} · agent {} ", i + 1, c.agent), w),
+                    t.title,
+                )));
+                let prob = c
+                    .mean_prob
+                    .map(|p| format!(" · mean p {p:.2}"))
+                    .unwrap_or_default();
+                out.push(kv(
+                    "tokens",
+                    format!(
+                        "prompt {} (cached {}) · generated {} · {:.1} ms{prob}",
+                        c.prompt_tokens, c.cached_tokens, c.generated_tokens, c.elapsed_ms
+                    ),
+                ));
+                if let Some(g) = &c.grammar {
+                    out.push(Line::from(Span::styled("grammar", t.header)));
+                    for l in g.lines() {
+                        out.extend(wrapped(l, w, 2, t.code));
+                    }
+                }
+                out.push(Line::from(Span::styled("prompt", t.header)));
+                for l in c.prompt.lines() {
+                    out.extend(wrapped(l, w, 2, t.popup));
+                }
+                out.push(Line::from(Span::styled("raw output", t.header)));
+                for l in c.raw_output.lines() {
+                    out.extend(wrapped(l, w, 2, t.stream));
+                }
+            }
+        }
+    }
+    if let Some(st) = app.stream.get(&(track, kind)) {
+        out.push(Line::default());
+        out.push(Line::from(Span::styled("streaming now", t.status_running)));
+        for l in st.lines() {
+            out.extend(wrapped(l, w, 2, t.stream));
+        }
+    }
+    (title, out)
+}
+
+fn input_line(app: &App, query: &str, prefilled: bool) -> Vec<Span<'static>> {
+    let t = &app.cfg.theme;
+    let q = if prefilled {
+        Span::styled(query.to_string(), t.selected)
+    } else {
+        Span::styled(query.to_string(), t.popup)
+    };
+    vec![
+        Span::styled("› ", t.border_focus),
+        q,
+        Span::styled("▏", t.border_focus),
+    ]
+}
+
+fn search(frame: &mut Frame, app: &App, a: Rect) {
+    let Overlay::Search(s) = &app.overlay else {
+        return;
+    };
+    let t = &app.cfg.theme;
+    let table = app
+        .ctx
+        .as_ref()
+        .map(|c| c.matcher(s.track).terminology().label.clone())
+        .unwrap_or_else(|| "tables loading…".into());
+    let title = format!(
+        " Code search · {} {} ({table}) ",
+        s.track.label_zh(),
+        match s.track {
+            Track::Diagnosis => "ICD-10",
+            Track::Procedure => "ICD-9-CM-3",
+        }
+    );
+    let block = Block::bordered()
+        .border_style(t.border_focus)
+        .style(t.popup)
+        .title(Span::styled(title, t.title));
+    let inner = block.inner(a);
+    let buf = frame.buffer_mut();
+    block.render(a, buf);
+    if inner.height < 3 {
+        return;
+    }
+    put_line(
+        buf,
+        inner.x,
+        inner.y,
+        inner.width,
+        input_line(app, &s.query, s.prefilled),
+        t.popup,
+    );
+    let target = match s.target {
+        Some((tt, k, _)) if tt == s.track => {
+            format!("Enter sets the {} item · Tab inserts", k.title())
+        }
+        Some(_) => "browsing the other table".to_string(),
+        None => "browse only (focus a list to apply)".to_string(),
+    };
+    let info = format!("{} hit(s) · {target}", s.hits.len());
+    put_line(
+        buf,
+        inner.x,
+        inner.y + 1,
+        inner.width,
+        vec![Span::styled(
+            width::truncate(&info, inner.width as usize),
+            t.dim,
+        )],
+        t.popup,
+    );
+    let body = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
+    let (list_area, detail) = if body.width >= 90 {
+        let lw = body.width * 11 / 20;
+        (
+            Rect::new(body.x, body.y, lw, body.height),
+            Rect::new(body.x + lw + 1, body.y, body.width - lw - 1, body.height),
+        )
+    } else {
+        let dh = (body.height / 3).min(8);
+        (
+            Rect::new(body.x, body.y, body.width, body.height - dh),
+            Rect::new(body.x, body.y + body.height - dh, body.width, dh),
+        )
+    };
+    // The list scrolls to keep the selection visible.
+    let h = list_area.height as usize;
+    let offset = if s.list.cursor >= h {
+        s.list.cursor + 1 - h
+    } else {
+        0
+    };
+    let tbl = app.ctx.as_ref().map(|c| c.matcher(s.track).terminology());
+    for (row, (i, m)) in s.hits.iter().enumerate().skip(offset).take(h).enumerate() {
+        let sel = i == s.list.cursor;
+        let assignable = tbl.is_some_and(|t| t.is_assignable(&m.code));
+        let mut left = list_area.width as usize;
+        let code_style = if assignable { t.code } else { t.dim };
+        let mut spans = vec![
+            fit_span(&width::fit(&m.code, 13), &mut left, code_style),
+            fit_span(" ", &mut left, t.popup),
+        ];
+        let tier = format!(" {}", m.tier.label());
+        let name_w = left.saturating_sub(width::width(&tier));
+        spans.push(fit_span(&width::fit(&m.name, name_w), &mut left, t.popup));
+        spans.push(fit_span(&tier, &mut left, t.dim));
+        let fill = if sel { t.selected } else { t.popup };
+        if sel {
+            spans = spans
+                .into_iter()
+                .map(|x| x.patch_style(t.selected))
+                .collect();
+        }
+        put_line(
+            buf,
+            list_area.x,
+            list_area.y + row as u16,
+            list_area.width,
+            spans,
+            fill,
+        );
+    }
+    if s.hits.is_empty() {
+        let msg = if app.ctx.is_none() {
+            "the code tables are still loading"
+        } else if s.query.trim().is_empty() {
+            "type a name, a code, a code prefix or pinyin initials"
+        } else {
+            "no match"
+        };
+        put_line(
+            buf,
+            list_area.x,
+            list_area.y,
+            list_area.width,
+            vec![Span::styled(msg, t.dim)],
+            t.popup,
+        );
+    }
+    // Detail: hierarchy, aliases, instructional notes.
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let dw = detail.width as usize;
+    if let (Some(m), Some(tbl)) = (s.hits.get(s.list.cursor), tbl) {
+        lines.push(Line::from(Span::styled("Hierarchy 层级", t.header)));
+        for (depth, e) in tbl.path(&m.code).iter().enumerate() {
+            let mut left = dw;
+            lines.push(Line::from(vec![
+                fit_span(&" ".repeat(depth * 2), &mut left, t.popup),
+                fit_span(&format!("{} ", e.code), &mut left, t.code),
+                fit_span(&e.name, &mut left, t.popup),
+            ]));
+        }
+        if let Some(e) = tbl.get(&m.code) {
+            if !e.assignable {
+                lines.push(Line::from(Span::styled(
+                    "a heading: choose a code below it",
+                    t.warning,
+                )));
+            }
+            if !e.aliases.is_empty() {
+                lines.extend(wrapped(
+                    &format!("aliases: {}", e.aliases.join("；")),
+                    dw,
+                    0,
+                    t.dim,
+                ));
+            }
+            let children = tbl.children(&e.code);
+            if !children.is_empty() {
+                let names: Vec<String> = children.iter().take(6).map(|c| c.code.clone()).collect();
+                lines.extend(wrapped(
+                    &format!("below: {}", names.join(" ")),
+                    dw,
+                    0,
+                    t.dim,
+                ));
+            }
+        }
+        lines.push(Line::from(Span::styled("Notes 注释", t.header)));
+        let notes = app
+            .cfg
+            .notes
+            .as_ref()
+            .map(|f| f(s.track, &m.code))
+            .unwrap_or_default();
+        if notes.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "(no instructional notes loaded)",
+                t.dim,
+            )));
+        }
+        for n in notes {
+            lines.extend(wrapped(&n, dw, 0, t.note));
+        }
+    }
+    for (i, l) in lines.into_iter().take(detail.height as usize).enumerate() {
+        put_line(
+            buf,
+            detail.x,
+            detail.y + i as u16,
+            detail.width,
+            l.spans,
+            t.popup,
+        );
+    }
+}
+
+fn picker(frame: &mut Frame, app: &App, a: Rect) {
+    let Overlay::Picker(p) = &app.overlay else {
+        return;
+    };
+    let t = &app.cfg.theme;
+    let block = Block::bordered()
+        .border_style(t.border_focus)
+        .style(t.popup)
+        .title(Span::styled(" Records 病案 ", t.title));
+    let inner = block.inner(a);
+    let buf = frame.buffer_mut();
+    block.render(a, buf);
+    if inner.height < 3 {
+        return;
+    }
+    put_line(
+        buf,
+        inner.x,
+        inner.y,
+        inner.width,
+        input_line(app, &p.query, false),
+        t.popup,
+    );
+    let info = format!(
+        "{} of {} record(s) · ✎ has a saved session",
+        p.hits.len(),
+        app.records.len()
+    );
+    put_line(
+        buf,
+        inner.x,
+        inner.y + 1,
+        inner.width,
+        vec![Span::styled(
+            width::truncate(&info, inner.width as usize),
+            t.dim,
+        )],
+        t.popup,
+    );
+    let list = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
+    let h = list.height as usize;
+    let offset = if p.list.cursor >= h {
+        p.list.cursor + 1 - h
+    } else {
+        0
+    };
+    let id_w = app
+        .records
+        .iter()
+        .map(|r| width::width(&r.id))
+        .max()
+        .unwrap_or(8)
+        .min(24);
+    for (row, (i, &ri)) in p.hits.iter().enumerate().skip(offset).take(h).enumerate() {
+        let r = &app.records[ri];
+        let sel = i == p.list.cursor;
+        let preview = r
+            .section(crate::record::fields::DISCHARGE_DIAGNOSIS)
+            .or_else(|| {
+                r.sections
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .find(|s| !s.trim().is_empty())
+            })
+            .unwrap_or("")
+            .replace(['\n', '\r'], " ");
+        let mut left = list.width as usize;
+        let mut spans = vec![
+            fit_span(
+                if p.has_session.get(ri) == Some(&true) {
+                    "✎ "
+                } else {
+                    "  "
+                },
+                &mut left,
+                t.status_edited,
+            ),
+            fit_span(&width::fit(&r.id, id_w), &mut left, t.code),
+            fit_span("  ", &mut left, t.popup),
+            fit_span(&preview, &mut left, t.popup),
+        ];
+        let fill = if sel { t.selected } else { t.popup };
+        if sel {
+            spans = spans
+                .into_iter()
+                .map(|x| x.patch_style(t.selected))
+                .collect();
+        }
+        put_line(buf, list.x, list.y + row as u16, list.width, spans, fill);
+    }
+}

@@ -1,0 +1,459 @@
+//! Key-sequence tests: the app driven by keys, with the real engine run
+//! in-thread, checking what the coder would see and what is saved.
+
+mod tui_support;
+
+use icdflow::pipeline::{Origin, StageKind, Status};
+use icdflow::record::Track;
+use icdflow::session::SessionStore;
+use icdflow::tui::action::Action;
+use icdflow::tui::app::{App, Focus, Overlay};
+use icdflow::tui::sample;
+use icdflow::tui::worker::InlineWorker;
+use tui_support::*;
+
+fn statuses(app: &App, t: Track) -> Vec<Status> {
+    app.run().track(t).stages.iter().map(|s| s.status).collect()
+}
+
+fn runs(app: &App, t: Track) -> Vec<u32> {
+    app.run().track(t).stages.iter().map(|s| s.runs).collect()
+}
+
+#[test]
+fn step_runs_one_stage_at_a_time() {
+    let mut h = harness(None, 160, 48);
+    press(&mut h.app, "s");
+    assert!(!h.app.busy());
+    assert_eq!(runs(&h.app, Track::Diagnosis), [1, 0, 0, 0]);
+    assert_eq!(runs(&h.app, Track::Procedure), [1, 0, 0, 0, 0, 0]);
+    press(&mut h.app, "s");
+    // Mining exists on the procedure track only.
+    assert_eq!(runs(&h.app, Track::Diagnosis), [1, 0, 0, 0]);
+    assert_eq!(runs(&h.app, Track::Procedure), [1, 1, 0, 0, 0, 0]);
+    press(&mut h.app, "s s s s");
+    assert!(h.app.run().is_complete());
+    assert_eq!(runs(&h.app, Track::Diagnosis), [1, 1, 1, 1]);
+    press(&mut h.app, "s");
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(msg.contains("current"), "{msg}");
+}
+
+/// The issue's scenario: run everything, edit a middle stage through the
+/// editor, and check that only the later stages went stale and re-ran.
+#[test]
+fn editing_a_middle_stage_reruns_only_later_stages() {
+    let mut h = harness(None, 160, 48);
+    press(&mut h.app, "r");
+    assert!(h.app.run().is_complete());
+    let before_d = runs(&h.app, Track::Diagnosis);
+    let before_p = runs(&h.app, Track::Procedure);
+    assert!(before_p.iter().all(|&n| n >= 1), "{before_p:?}");
+
+    // Procedures, stage 3 (Prioritized): replace the list in the editor.
+    press(&mut h.app, "J 3 e");
+    assert!(matches!(h.app.overlay, Overlay::Edit(_)));
+    // Clear whatever the stage produced, then type two items.
+    if let Overlay::Edit(ed) = &mut h.app.overlay {
+        ed.area.select_all();
+        ed.area.cut();
+    }
+    type_text(
+        &mut h.app,
+        "药物洗脱冠状动脉支架置入 | 36.07\n冠状动脉血栓抽吸术",
+    );
+    press(&mut h.app, "ctrl-s");
+    assert!(matches!(h.app.overlay, Overlay::None));
+
+    let p = &h.app.run().procedure;
+    let st: Vec<_> = p.stages.iter().map(|s| s.status).collect();
+    assert_eq!(
+        st,
+        [
+            Status::Fresh,
+            Status::Fresh,
+            Status::Edited,
+            Status::Stale,
+            Status::Stale,
+            Status::Stale
+        ]
+    );
+    let prio = &p.stages[2].items;
+    assert_eq!(prio.len(), 2);
+    assert_eq!(prio[0].code.as_deref(), Some("36.07"));
+    assert_eq!(prio[1].text, "冠状动脉血栓抽吸术");
+    // A new line is the coder's; a line left as the stage wrote it keeps
+    // its item (origin, confidence, evidence).
+    assert_eq!(prio[1].origin, Origin::Coder);
+    assert!(statuses(&h.app, Track::Diagnosis)
+        .iter()
+        .all(|s| *s == Status::Fresh));
+
+    // Re-run stale stages.
+    press(&mut h.app, "R");
+    assert!(h.app.run().is_complete());
+    assert_eq!(
+        runs(&h.app, Track::Diagnosis),
+        before_d,
+        "diagnoses untouched"
+    );
+    let after_p = runs(&h.app, Track::Procedure);
+    assert_eq!(
+        &after_p[..3],
+        &before_p[..3],
+        "earlier stages and the edited one did not run"
+    );
+    for i in 3..6 {
+        assert_eq!(after_p[i], before_p[i] + 1, "stage {i} re-ran once");
+    }
+    assert_eq!(h.app.run().procedure.stages[2].status, Status::Edited);
+    // The session on disk has the edit.
+    let store = store_in(&h.dir);
+    let saved = store.load("ZY-DEMO-0001").unwrap().unwrap();
+    assert_eq!(saved.edits.len(), 1);
+    // (Traces hold float timings that JSON does not round-trip bit-exactly.)
+    for t in Track::ALL {
+        for (a, b) in saved
+            .run
+            .track(t)
+            .stages
+            .iter()
+            .zip(&h.app.run().track(t).stages)
+        {
+            assert_eq!((a.status, &a.items, a.runs), (b.status, &b.items, b.runs));
+        }
+    }
+    assert_eq!(store.audit().unwrap().len(), 1);
+}
+
+#[test]
+fn reopening_restores_edits() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    // Diagnoses, Codes: delete the last item, move the second up, accept it.
+    press(&mut h.app, "4 G x k <");
+    press(&mut h.app, "a");
+    let run = h.app.run().clone();
+    let codes = &run.diagnosis.stages[3].items;
+    assert_eq!(codes.len(), 3);
+    assert_eq!(codes[0].code.as_deref(), Some("I25.103"));
+    assert_eq!(codes[0].origin, Origin::Coder);
+    assert_eq!(codes[0].confidence, Some(1.0));
+    // A new app on the same session directory shows the same run.
+    let store = SessionStore::open(h.dir.path().join("sessions")).unwrap();
+    let again = App::new(
+        vec![rec],
+        store,
+        Box::new(InlineWorker::new(sample::engine())),
+        Box::new(h.clip.clone()),
+        config(&h.dir),
+        None,
+    )
+    .unwrap();
+    for t in Track::ALL {
+        for (a, b) in again.run().track(t).stages.iter().zip(&run.track(t).stages) {
+            assert_eq!((a.status, &a.items, a.runs), (b.status, &b.items, b.runs));
+        }
+    }
+    assert_eq!(again.session.edits.len(), 3);
+}
+
+#[test]
+fn insert_opens_the_editor_on_a_new_line() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 80, 24);
+    press(&mut h.app, "J 2 i");
+    type_text(&mut h.app, "冠状动脉血栓抽吸术");
+    press(&mut h.app, "ctrl-s");
+    let mined = &h.app.run().procedure.stages[1].items;
+    assert_eq!(mined.len(), 4);
+    assert_eq!(mined[1].text, "冠状动脉血栓抽吸术");
+    assert_eq!(mined[1].origin, Origin::Coder);
+    // Untouched lines keep their agent items.
+    assert_eq!(mined[0].origin, Origin::Agent);
+    // Escape discards.
+    press(&mut h.app, "e");
+    type_text(&mut h.app, "xyz");
+    press(&mut h.app, "esc");
+    assert_eq!(h.app.run().procedure.stages[1].items.len(), 4);
+}
+
+#[test]
+fn code_search_sets_the_focused_item() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    // Diagnoses, Codes, third item; search by code prefix.
+    press(&mut h.app, "4 j j /");
+    type_text(&mut h.app, "I10.x00x00");
+    let Overlay::Search(s) = &h.app.overlay else {
+        panic!("search is open")
+    };
+    assert_eq!(s.hits.first().map(|m| m.code.as_str()), Some("I10.x00x002"));
+    press(&mut h.app, "enter");
+    let item = &h.app.run().diagnosis.stages[3].items[2];
+    assert_eq!(item.code.as_deref(), Some("I10.x00x002"));
+    assert_eq!(item.text, "高血压1级");
+    assert_eq!(item.origin, Origin::Coder);
+    // Evidence stays with the item the coder corrected.
+    assert!(!item.evidence.is_empty());
+    // A heading cannot be chosen.
+    press(&mut h.app, "/");
+    type_text(&mut h.app, "I20-I25");
+    press(&mut h.app, "enter");
+    assert!(matches!(h.app.overlay, Overlay::Search(_)));
+    press(&mut h.app, "esc");
+    // Tab inserts below instead of replacing.
+    press(&mut h.app, "/");
+    type_text(&mut h.app, "E11.9");
+    press(&mut h.app, "tab");
+    assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 5);
+}
+
+#[test]
+fn copy_and_export_give_codes_with_table_names() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    press(&mut h.app, "y");
+    let copies = h.clip.copies.lock().unwrap().clone();
+    assert_eq!(
+        copies[0],
+        "I20.000 不稳定型心绞痛\nI25.103 冠状动脉粥样硬化性心脏病\nI10.x00x032 高血压3级（极高危）\n\
+         E11.900 2型糖尿病不伴有并发症\n36.07 药物洗脱冠状动脉支架置入\n88.56 两根导管的冠状动脉造影术\n\
+         00.40 单根血管操作\n00.45 置入一根血管的支架"
+    );
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(
+        msg.contains("copied final codes") && msg.contains("I20.000"),
+        "{msg}"
+    );
+    press(&mut h.app, "Y w W");
+    let out = h.dir.path().join("out");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("ZY-DEMO-0001.icdflow.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["diagnoses"]["codes"][0]["code"], "I20.000");
+    assert_eq!(json["diagnoses"]["codes"][0]["principal"], true);
+    assert_eq!(json["procedures"]["codes"].as_array().unwrap().len(), 4);
+    let line = std::fs::read_to_string(out.join("homepage.tsv")).unwrap();
+    assert_eq!(
+        line.trim_end(),
+        "ZY-DEMO-0001\t主要诊断:I20.000 不稳定型心绞痛\t其他诊断:I25.103 冠状动脉粥样硬化性心脏病；\
+         I10.x00x032 高血压3级（极高危）；E11.900 2型糖尿病不伴有并发症\t主要手术:36.07 药物洗脱冠状动脉支架置入\t\
+         其他手术:88.56 两根导管的冠状动脉造影术；00.40 单根血管操作；00.45 置入一根血管的支架"
+    );
+    assert_eq!(h.clip.copies.lock().unwrap()[1], line.trim_end());
+    // Exporting again replaces the record's line.
+    press(&mut h.app, "W");
+    let again = std::fs::read_to_string(out.join("homepage.tsv")).unwrap();
+    assert_eq!(again.lines().count(), 1);
+}
+
+#[test]
+fn unknown_codes_are_never_output() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    // The coder types a code the table does not have.
+    press(&mut h.app, "4 e");
+    if let Overlay::Edit(ed) = &mut h.app.overlay {
+        ed.area.select_all();
+        ed.area.cut();
+    }
+    type_text(&mut h.app, "不存在的病 | Z99.999\n不稳定型心绞痛 | I20.000");
+    press(&mut h.app, "ctrl-s");
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(
+        msg.contains("Z99.999") && msg.contains("not in the table"),
+        "{msg}"
+    );
+    press(&mut h.app, "y");
+    let copied = h.clip.copies.lock().unwrap()[0].clone();
+    assert!(!copied.contains("Z99"), "{copied}");
+    assert!(copied.starts_with("I20.000 不稳定型心绞痛"), "{copied}");
+}
+
+#[test]
+fn switching_a_stage_off_and_on() {
+    let mut h = harness(None, 160, 48);
+    press(&mut h.app, "r J 4 o");
+    let s = h
+        .app
+        .run()
+        .stage(Track::Procedure, StageKind::CodeAlso)
+        .unwrap();
+    assert!(!s.enabled);
+    assert_eq!(s.status, Status::Stale);
+    press(&mut h.app, "R");
+    assert!(h.app.run().is_complete());
+    assert_eq!(
+        h.app.run().disabled(),
+        vec![(Track::Procedure, StageKind::CodeAlso)]
+    );
+    press(&mut h.app, "o");
+    assert!(h.app.run().disabled().is_empty());
+    let saved = store_in(&h.dir).load("ZY-DEMO-0001").unwrap().unwrap();
+    assert_eq!(saved.edits.len(), 2);
+}
+
+#[test]
+fn ctrl_c_cancels_and_leaves_the_run_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = InlineWorker::new(sample::engine());
+    worker.hold = true;
+    let flag = worker.cancel_flag();
+    let mut app = App::new(
+        vec![sample::record()],
+        store_in(&dir),
+        Box::new(worker),
+        Box::new(icdflow::tui::clipboard::MemoryClipboard::default()),
+        config(&dir),
+        None,
+    )
+    .unwrap();
+    app.pump();
+    press(&mut app, "r");
+    assert!(app.busy());
+    // While the job runs, edits wait and the keys still answer.
+    press(&mut app, "J 3 x");
+    assert!(app.status.clone().unwrap().0.contains("Ctrl-C"));
+    press(&mut app, "ctrl-c");
+    assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(app.job.as_ref().unwrap().cancelling);
+}
+
+#[test]
+fn cancelled_job_reports_and_settles() {
+    // The engine sees the cancel flag before its first stage.
+    let (mut h, sw) = scripted(None, 160, 48);
+    press(&mut h.app, "r");
+    let job = sw.last_job();
+    press(&mut h.app, "ctrl-c");
+    assert!(sw.cancelled.load(std::sync::atomic::Ordering::SeqCst));
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut engine = sample::engine();
+    icdflow::tui::worker::execute(&mut engine, job, &cancel, &tx);
+    for m in rx.try_iter() {
+        sw.send(m);
+    }
+    h.app.pump();
+    assert!(!h.app.busy());
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(msg.contains("cancelled"), "{msg}");
+    for t in Track::ALL {
+        assert!(statuses(&h.app, t).iter().all(|s| *s == Status::Pending));
+    }
+}
+
+#[test]
+fn mouse_clicks_focus_and_wheel_scrolls() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    let s = h.app.screen();
+    let pane = s.tracks[1]
+        .panes
+        .iter()
+        .find(|p| p.kind == StageKind::Mine)
+        .unwrap();
+    h.app.handle(Action::Click {
+        col: pane.list.x + 2,
+        row: pane.list.y + 2,
+    });
+    assert_eq!(h.app.focus, Focus::Stage(Track::Procedure, StageKind::Mine));
+    assert_eq!(
+        h.app.list_state(Track::Procedure, StageKind::Mine).cursor,
+        2
+    );
+    // Click on a folded section header in the record pane unfolds it.
+    let lines = h.app.record_lines(s.record.width as usize - 2);
+    let y = lines
+        .iter()
+        .position(|l| l.section == 1 && l.range.is_none())
+        .unwrap();
+    h.app.handle(Action::Click {
+        col: s.record.x + 3,
+        row: s.record.y + 1 + y as u16,
+    });
+    assert_eq!(h.app.focus, Focus::Record);
+    assert!(h.app.section_open(1));
+    // The wheel scrolls the record (on a screen where it does not all fit).
+    h.app.handle(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    let s = h.app.screen();
+    h.app.handle(Action::Scroll {
+        col: s.record.x + 3,
+        row: s.record.y + 3,
+        down: true,
+    });
+    assert_eq!(h.app.record_view.offset, 3);
+}
+
+#[test]
+fn picker_filters_by_id_and_text_and_opens() {
+    let mut h = harness_with(
+        vec![sample::record(), sample::second_record()],
+        None,
+        80,
+        24,
+        |_| {},
+    );
+    assert!(matches!(h.app.overlay, Overlay::Picker(_)));
+    type_text(&mut h.app, "头晕");
+    let Overlay::Picker(p) = &h.app.overlay else {
+        panic!()
+    };
+    assert_eq!(p.hits, [1]);
+    press(&mut h.app, "enter");
+    assert_eq!(h.app.record().id, "ZY-DEMO-0002");
+    press(&mut h.app, "p");
+    assert_eq!(h.app.record().id, "ZY-DEMO-0001");
+    press(&mut h.app, "n");
+    assert_eq!(h.app.record().id, "ZY-DEMO-0002");
+}
+
+#[test]
+fn user_keys_override_defaults_and_show_in_help() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keys.toml"),
+        "[normal]\nstep = [\"n\", \"F5\"]\n",
+    )
+    .unwrap();
+    let (km, warnings) = icdflow::tui::keymap::Keymap::load(None, Some(dir.path()));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let mut h = harness_with(vec![sample::record()], None, 160, 48, |c| c.keymap = km);
+    press(&mut h.app, "s");
+    assert_eq!(runs(&h.app, Track::Diagnosis)[0], 0, "s no longer steps");
+    press(&mut h.app, "F5");
+    assert_eq!(runs(&h.app, Track::Diagnosis)[0], 1);
+    let screen = screen(&h.app);
+    assert!(screen.contains("n step"), "footer shows the user's key");
+    press(&mut h.app, "?");
+    assert!(tui_support::screen(&h.app).contains("n F5"));
+}
+
+#[test]
+fn quit_key_quits() {
+    let mut h = harness(None, 80, 24);
+    press(&mut h.app, "q");
+    assert!(h.app.should_quit);
+}
+
+#[test]
+fn engine_failure_is_shown_and_editing_still_works() {
+    let rec = sample::record();
+    let (mut h, sw) = scripted(Some(sample::finished_run(&rec)), 80, 24);
+    sw.send(icdflow::tui::worker::WorkerMsg::StartFailed(
+        "no model at /m.gguf".into(),
+    ));
+    h.app.pump();
+    assert!(screen(&h.app).contains("engine failed"));
+    press(&mut h.app, "s");
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(msg.contains("/m.gguf"), "{msg}");
+    assert!(sw.jobs.lock().unwrap().is_empty());
+    // The saved lists can still be corrected.
+    press(&mut h.app, "4 x");
+    assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 3);
+}
