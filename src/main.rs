@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use icdflow::cli;
 
 #[derive(Parser)]
-#[command(name = "icdflow", version, about = "ICD coding workbench for Chinese inpatient records")]
+#[command(
+    name = "icdflow",
+    version,
+    about = "ICD coding workbench for Chinese inpatient records"
+)]
 struct Cli {
     /// Log file (default: icdflow.log in the user data dir). Logs never go to the terminal.
     #[arg(long, global = true, value_name = "PATH")]
@@ -21,7 +25,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Open records in the terminal workbench.
-    Tui(cli::tui::TuiArgs),
+    Tui {
+        #[command(flatten)]
+        args: cli::tui::TuiArgs,
+        #[command(flatten)]
+        agents: cli::context::AgentArgs,
+    },
     /// Code records headless; JSON Lines out.
     Code(cli::code::CodeArgs),
     /// Code records with gold codes and print the metrics.
@@ -45,7 +54,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let _log = cli::logging::init(cli.log_file.as_deref());
     let result = match cli.command {
-        Command::Tui(a) => cli::tui::run(a, &cli.tables),
+        Command::Tui { args, agents } => cli::tui::run_cli(args, &cli.tables, agents),
         Command::Code(a) => cli::code::run(a, &cli.tables),
         Command::Eval(a) => cli::eval::run(a, &cli.tables),
         Command::Lookup(a) => cli::lookup::run(a, &cli.tables),

@@ -8,7 +8,10 @@ use crate::llm::Completion;
 pub fn array_values(raw: &str, key: &str) -> Option<Vec<(String, std::ops::Range<usize>)>> {
     let v: serde_json::Value = serde_json::from_str(raw).ok()?;
     let arr = v.get(key)?.as_array()?;
-    let values: Vec<String> = arr.iter().map(|x| x.as_str().map(str::to_string)).collect::<Option<_>>()?;
+    let values: Vec<String> = arr
+        .iter()
+        .map(|x| x.as_str().map(str::to_string))
+        .collect::<Option<_>>()?;
     // Locate the values after the key, in order.
     let mut at = raw.find(&format!("\"{key}\""))? + key.len() + 2;
     let mut out = Vec::with_capacity(values.len());
@@ -64,11 +67,22 @@ mod tests {
     fn values_and_probabilities() {
         let raw = r#"{"picks":["b","a","x"]}"#;
         let vals = array_values(raw, "picks").unwrap();
-        assert_eq!(vals.iter().map(|v| v.0.as_str()).collect::<Vec<_>>(), ["b", "a", "x"]);
+        assert_eq!(
+            vals.iter().map(|v| v.0.as_str()).collect::<Vec<_>>(),
+            ["b", "a", "x"]
+        );
         assert_eq!(&raw[vals[1].1.clone()], "a");
         let c = Completion {
             text: raw.into(),
-            tokens: vec![r#"{"picks":[""#.into(), "b".into(), r#"",""#.into(), "a".into(), r#"",""#.into(), "x".into(), r#""]}"#.into()],
+            tokens: vec![
+                r#"{"picks":[""#.into(),
+                "b".into(),
+                r#"",""#.into(),
+                "a".into(),
+                r#"",""#.into(),
+                "x".into(),
+                r#""]}"#.into(),
+            ],
             token_probs: vec![0.99, 0.4, 0.99, 0.8, 0.99, 0.3, 0.99],
             ..Default::default()
         };

@@ -136,7 +136,18 @@ impl AgentsConfig {
                 record_budget_tokens: default_budget(),
             }),
             defaults: Defaults::default(),
-            agent: AgentRole::ALL.iter().map(|r| (r.name().to_string(), AgentSection { enabled: true, ..Default::default() })).collect(),
+            agent: AgentRole::ALL
+                .iter()
+                .map(|r| {
+                    (
+                        r.name().to_string(),
+                        AgentSection {
+                            enabled: true,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
             base_dir,
         }
     }
@@ -156,11 +167,15 @@ impl AgentsConfig {
     }
 
     pub fn max_tokens(&self, role: AgentRole) -> usize {
-        self.agent(role).and_then(|a| a.max_tokens).unwrap_or(self.defaults.max_tokens)
+        self.agent(role)
+            .and_then(|a| a.max_tokens)
+            .unwrap_or(self.defaults.max_tokens)
     }
 
     pub fn temperature(&self, role: AgentRole) -> f32 {
-        self.agent(role).and_then(|a| a.temperature).unwrap_or(self.defaults.temperature)
+        self.agent(role)
+            .and_then(|a| a.temperature)
+            .unwrap_or(self.defaults.temperature)
     }
 
     /// LoRA adapters to load with the model: (agent name, file).

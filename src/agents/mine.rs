@@ -25,12 +25,19 @@ impl Task {
     }
 
     pub fn view(&self, record: &Record, items: &[Item]) -> impl Serialize {
-        let listed: Vec<&str> = items[..self.listed].iter().map(|i| i.text.as_str()).collect();
+        let listed: Vec<&str> = items[..self.listed]
+            .iter()
+            .map(|i| i.text.as_str())
+            .collect();
         let candidates: Vec<CandidateView> = items[self.listed..]
             .iter()
             .map(|i| CandidateView {
                 text: i.text.clone(),
-                evidence: i.evidence.first().map(|s| context_snippet(record, s)).unwrap_or_default(),
+                evidence: i
+                    .evidence
+                    .first()
+                    .map(|s| context_snippet(record, s))
+                    .unwrap_or_default(),
             })
             .collect();
         minijinja::context! { listed => listed, candidates => candidates }
@@ -46,9 +53,14 @@ impl Task {
     }
 
     pub fn apply(&self, items: &[Item], c: &Completion, low: f32) -> Result<Vec<Item>, String> {
-        let done = array_values(&c.text, "done").ok_or_else(|| format!("answer is not {{\"done\":[…]}}: {}", c.text))?;
+        let done = array_values(&c.text, "done")
+            .ok_or_else(|| format!("answer is not {{\"done\":[…]}}: {}", c.text))?;
         if done.len() != items.len() - self.listed {
-            return Err(format!("{} answers for {} candidates", done.len(), items.len() - self.listed));
+            return Err(format!(
+                "{} answers for {} candidates",
+                done.len(),
+                items.len() - self.listed
+            ));
         }
         let mut out = items[..self.listed].to_vec();
         for (it, (yn, range)) in items[self.listed..].iter().zip(done) {
@@ -76,7 +88,14 @@ pub fn context_snippet(record: &Record, s: &crate::pipeline::Span) -> String {
     if s.end > t.len() || !t.is_char_boundary(s.start) || !t.is_char_boundary(s.end) {
         return String::new();
     }
-    let before: String = t[..s.start].chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+    let before: String = t[..s.start]
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let after: String = t[s.end..].chars().take(12).collect();
     format!("{before}{}{after}", &t[s.start..s.end])
 }

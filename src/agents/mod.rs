@@ -78,14 +78,18 @@ impl Agents {
             .ok_or_else(|| Error::Model("the agents file has no [model] section".into()))?;
         let prompts = Prompts::load(Some(&cfg.base_dir.join("prompts")))?;
         let backend: Box<dyn Backend> = if let Some(url) = &model.server {
-            let oc = crate::llm::http::OpenAiConfig::new(url.clone(), model.server_model.clone().unwrap_or_else(|| "default".into()));
+            let oc = crate::llm::http::OpenAiConfig::new(
+                url.clone(),
+                model
+                    .server_model
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+            );
             Box::new(crate::llm::http::OpenAiBackend::new(oc)?)
         } else {
-            let path = model
-                .path
-                .as_ref()
-                .map(|p| cfg.resolve(p))
-                .ok_or_else(|| Error::Model("[model] needs `path` (a GGUF file) or `server`".into()))?;
+            let path = model.path.as_ref().map(|p| cfg.resolve(p)).ok_or_else(|| {
+                Error::Model("[model] needs `path` (a GGUF file) or `server`".into())
+            })?;
             load_llama(&path, &model, cfg.adapters())?
         };
         Ok(Agents::new(backend, cfg, prompts))
@@ -139,17 +143,28 @@ impl Agents {
     /// Refines the no-model results of one stage with the agents, both
     /// tracks' questions in one batch. A failed or unparsable answer keeps
     /// the no-model result and says so in the trace.
-    pub fn refine(&mut self, ctx: &CodingContext, record: &Record, kind: StageKind, jobs: &mut [StageJob], ctl: &mut Control) -> Result<()> {
+    pub fn refine(
+        &mut self,
+        ctx: &CodingContext,
+        record: &Record,
+        kind: StageKind,
+        jobs: &mut [StageJob],
+        ctl: &mut Control,
+    ) -> Result<()> {
         let low = self.cfg.defaults.low_confidence;
         let k = self.cfg.defaults.candidates;
         let mut tasks: Vec<(usize, AgentRole, Task)> = Vec::new();
         for j in 0..jobs.len() {
             let job = &jobs[j];
-            let Some(role) = AgentRole::for_stage(kind, job.track).filter(|r| self.cfg.agent(*r).is_some()) else {
+            let Some(role) =
+                AgentRole::for_stage(kind, job.track).filter(|r| self.cfg.agent(*r).is_some())
+            else {
                 continue;
             };
             let task = match kind {
-                StageKind::Standardize => standardize::prepare(ctx, record, job.track, k).filter(|t| t.open_count() > 0).map(Task::Standardize),
+                StageKind::Standardize => standardize::prepare(ctx, record, job.track, k)
+                    .filter(|t| t.open_count() > 0)
+                    .map(Task::Standardize),
                 StageKind::Mine => mine::Task::new(job.input.len(), &job.items).map(Task::Mine),
                 StageKind::Prioritize => prioritize::Task::new(&job.input).map(Task::Prioritize),
                 StageKind::Validate => validate::Task::new(&job.items).map(Task::Validate),
@@ -157,7 +172,9 @@ impl Agents {
             };
             match task {
                 Some(t) => tasks.push((j, role, t)),
-                None => jobs[j].trace.note(format!("{}: nothing for the agent to decide", role.name())),
+                None => jobs[j]
+                    .trace
+                    .note(format!("{}: nothing for the agent to decide", role.name())),
             }
         }
         if tasks.is_empty() {
@@ -167,19 +184,42 @@ impl Agents {
         let mut requests = Vec::new();
         for (j, role, task) in &tasks {
             let job = &jobs[*j];
-            let template = self.cfg.agent(*role).and_then(|a| a.template.clone()).unwrap_or_else(|| role.default_template().to_string());
+            let template = self
+                .cfg
+                .agent(*role)
+                .and_then(|a| a.template.clone())
+                .unwrap_or_else(|| role.default_template().to_string());
             let (suffix, schema) = match task {
-                Task::Standardize(t) => (self.prompts.render(&template, t.view(ctx, job.track))?, t.schema()),
-                Task::Mine(t) => (self.prompts.render(&template, t.view(record, &job.items))?, t.schema(&job.items)),
-                Task::Prioritize(t) => (self.prompts.render(&template, t.view(job.track, &job.input))?, t.schema(&job.input)),
-                Task::Validate(t) => (self.prompts.render(&template, t.view(job.track, &job.items))?, t.schema(&job.items)),
+                Task::Standardize(t) => (
+                    self.prompts.render(&template, t.view(ctx, job.track))?,
+                    t.schema(),
+                ),
+                Task::Mine(t) => (
+                    self.prompts.render(&template, t.view(record, &job.items))?,
+                    t.schema(&job.items),
+                ),
+                Task::Prioritize(t) => (
+                    self.prompts
+                        .render(&template, t.view(job.track, &job.input))?,
+                    t.schema(&job.input),
+                ),
+                Task::Validate(t) => (
+                    self.prompts
+                        .render(&template, t.view(job.track, &job.items))?,
+                    t.schema(&job.items),
+                ),
             };
             let grammar = crate::llm::grammar_from_json_schema(&schema).ok();
             let mut req = GenRequest::new(suffix)
                 .max_tokens(self.cfg.max_tokens(*role))
                 .temperature(self.cfg.temperature(*role));
             req.grammar = grammar;
-            if self.cfg.agent(*role).and_then(|a| a.adapter.as_ref()).is_some() {
+            if self
+                .cfg
+                .agent(*role)
+                .and_then(|a| a.adapter.as_ref())
+                .is_some()
+            {
                 req.adapter = Some(role.name().to_string());
             }
             requests.push(req);
@@ -202,7 +242,10 @@ impl Agents {
                     let mut whole = r.clone();
                     whole.suffix = format!("{}{}", prefix.text, r.suffix);
                     let mut one = |_: usize, piece: &str| on_token(i, piece);
-                    match self.backend.generate("", std::slice::from_ref(&whole), cancel, &mut one) {
+                    match self
+                        .backend
+                        .generate("", std::slice::from_ref(&whole), cancel, &mut one)
+                    {
                         Ok(mut c) => all.append(&mut c),
                         Err(e) => {
                             failed = Some(e);
@@ -215,14 +258,18 @@ impl Agents {
                     None => Ok(all),
                 }
             } else {
-                self.backend.generate(&prefix.text, &requests, cancel, &mut on_token)
+                self.backend
+                    .generate(&prefix.text, &requests, cancel, &mut on_token)
             }
         };
         let completions = match result {
             Ok(c) => c,
             Err(e) => {
                 for (j, role, _) in &tasks {
-                    jobs[*j].trace.note(format!("{} failed: {e}; the retrieval result is kept", role.name()));
+                    jobs[*j].trace.note(format!(
+                        "{} failed: {e}; the retrieval result is kept",
+                        role.name()
+                    ));
                 }
                 return Ok(());
             }
@@ -255,24 +302,42 @@ impl Agents {
                 job.trace.note(format!(
                     "record truncated to {} prompt tokens: {}",
                     prefix.tokens,
-                    prefix.cut.iter().map(|(n, k, t)| format!("{n} {k}/{t} chars")).collect::<Vec<_>>().join(", ")
+                    prefix
+                        .cut
+                        .iter()
+                        .map(|(n, k, t)| format!("{n} {k}/{t} chars"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             match applied {
                 Ok(items) => {
                     job.items = items;
-                    job.trace.method = Method::Agent { model: model.clone() };
+                    job.trace.method = Method::Agent {
+                        model: model.clone(),
+                    };
                 }
-                Err(e) => job.trace.note(format!("{}: {e}; the retrieval result is kept", role.name())),
+                Err(e) => job.trace.note(format!(
+                    "{}: {e}; the retrieval result is kept",
+                    role.name()
+                )),
             }
         }
-        tracing::debug!(stage = kind.label(), ms = t0.elapsed().as_secs_f64() * 1e3, "agents done");
+        tracing::debug!(
+            stage = kind.label(),
+            ms = t0.elapsed().as_secs_f64() * 1e3,
+            "agents done"
+        );
         Ok(())
     }
 }
 
 #[cfg(feature = "llama")]
-fn load_llama(path: &std::path::Path, m: &config::ModelSection, adapters: Vec<(String, std::path::PathBuf)>) -> Result<Box<dyn Backend>> {
+fn load_llama(
+    path: &std::path::Path,
+    m: &config::ModelSection,
+    adapters: Vec<(String, std::path::PathBuf)>,
+) -> Result<Box<dyn Backend>> {
     let mut lc = crate::llm::llama::LlamaConfig::new(path);
     lc.gpu_layers = m.gpu_layers;
     lc.n_ctx = m.n_ctx;
@@ -284,7 +349,11 @@ fn load_llama(path: &std::path::Path, m: &config::ModelSection, adapters: Vec<(S
 }
 
 #[cfg(not(feature = "llama"))]
-fn load_llama(path: &std::path::Path, _m: &config::ModelSection, _a: Vec<(String, std::path::PathBuf)>) -> Result<Box<dyn Backend>> {
+fn load_llama(
+    path: &std::path::Path,
+    _m: &config::ModelSection,
+    _a: Vec<(String, std::path::PathBuf)>,
+) -> Result<Box<dyn Backend>> {
     Err(Error::Model(format!(
         "{}: this build has no embedded llama.cpp (feature `llama`); use `server = …` or rebuild with default features",
         path.display()
@@ -314,7 +383,9 @@ mod tests {
                 parent: None,
             })
             .collect();
-        Matcher::linear(Arc::new(Terminology::from_entries(system, "t", "f", entries)))
+        Matcher::linear(Arc::new(Terminology::from_entries(
+            system, "t", "f", entries,
+        )))
     }
 
     fn ctx() -> Arc<CodingContext> {
@@ -331,7 +402,11 @@ mod tests {
             ),
             table(
                 CodeSystem::Icd9Cm3,
-                &[("36.0700", "药物洗脱冠状动脉支架置入"), ("88.5500", "单根导管的冠状动脉造影术"), ("00.6600x004", "经皮冠状动脉球囊扩张成形术")],
+                &[
+                    ("36.0700", "药物洗脱冠状动脉支架置入"),
+                    ("88.5500", "单根导管的冠状动脉造影术"),
+                    ("00.6600x004", "经皮冠状动脉球囊扩张成形术"),
+                ],
             ),
         ))
     }
@@ -345,7 +420,11 @@ mod tests {
 
     fn engine(script: impl FnMut(&str, &GenRequest) -> String + Send + 'static) -> Engine {
         let cfg = AgentsConfig::for_model(PathBuf::from("unused.gguf"), PathBuf::from("."));
-        let agents = Agents::new(Box::new(ScriptedBackend::new(script)), cfg, Prompts::load(None).unwrap());
+        let agents = Agents::new(
+            Box::new(ScriptedBackend::new(script)),
+            cfg,
+            Prompts::load(None).unwrap(),
+        );
         Engine::with_agents(ctx(), agents)
     }
 
@@ -353,15 +432,27 @@ mod tests {
     fn agents_choose_among_retrieved_candidates() {
         let mut eng = engine(|_p, r| {
             if r.suffix.contains("picks") {
-                let n = r.suffix.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count();
+                let n = r
+                    .suffix
+                    .lines()
+                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+                    .count();
                 format!("{{\"picks\":[{}]}}", vec!["\"a\""; n].join(","))
             } else if r.suffix.contains("principal") {
                 "{\"principal\":2}".into()
             } else if r.suffix.contains("done") {
-                let n = r.suffix.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count();
+                let n = r
+                    .suffix
+                    .lines()
+                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+                    .count();
                 format!("{{\"done\":[{}]}}", vec!["\"y\""; n].join(","))
             } else {
-                let n = r.suffix.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count();
+                let n = r
+                    .suffix
+                    .lines()
+                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+                    .count();
                 format!("{{\"keep\":[{}]}}", vec!["\"y\""; n].join(","))
             }
         });
@@ -371,18 +462,26 @@ mod tests {
         let d = run.final_items(Track::Diagnosis);
         assert_eq!(d[0].code.as_deref(), Some("I21.401"), "{d:?}");
         let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
-        assert!(matches!(std.trace.as_ref().unwrap().method, Method::Agent { .. }));
+        assert!(matches!(
+            std.trace.as_ref().unwrap().method,
+            Method::Agent { .. }
+        ));
         assert!(std.items.iter().any(|i| i.origin == Origin::Agent));
         // both tracks' standardize questions went out in one call with one shared prefix
         let p = run.stage(Track::Procedure, StageKind::Standardize).unwrap();
         assert_eq!(p.trace.as_ref().unwrap().calls.len(), 1);
-        assert!(run.final_items(Track::Procedure).iter().any(|i| i.code.as_deref() == Some("36.0700")));
+        assert!(run
+            .final_items(Track::Procedure)
+            .iter()
+            .any(|i| i.code.as_deref() == Some("36.0700")));
     }
 
     #[test]
     fn injected_instructions_cannot_add_codes() {
         // A model that obeys the record's injected text answers junk.
-        let mut eng = engine(|_p, _r| "{\"picks\":[\"q\",\"Z99.999\"],\"principal\":99,\"keep\":[\"Z99.999\"]}".into());
+        let mut eng = engine(|_p, _r| {
+            "{\"picks\":[\"q\",\"Z99.999\"],\"principal\":99,\"keep\":[\"Z99.999\"]}".into()
+        });
         let rec = record();
         let mut run = Run::new("T1");
         with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
@@ -391,8 +490,17 @@ mod tests {
             for c in run.final_items(t).iter().filter_map(|i| i.code.as_deref()) {
                 assert!(term.get(c).is_some(), "{c} not in table");
             }
-            let notes: Vec<String> = run.track(t).stages.iter().filter_map(|s| s.trace.as_ref()).flat_map(|tr| tr.notes.clone()).collect();
-            assert!(notes.iter().any(|n| n.contains("retrieval result is kept")), "{notes:?}");
+            let notes: Vec<String> = run
+                .track(t)
+                .stages
+                .iter()
+                .filter_map(|s| s.trace.as_ref())
+                .flat_map(|tr| tr.notes.clone())
+                .collect();
+            assert!(
+                notes.iter().any(|n| n.contains("retrieval result is kept")),
+                "{notes:?}"
+            );
         }
         assert!(!run.final_items(Track::Diagnosis).is_empty());
     }

@@ -29,9 +29,19 @@ impl Task {
 
     /// `input` is the list in field order (as shown to the model); `ruled`
     /// the rule-ordered list.
-    pub fn apply(&self, input: &[Item], ruled: &[Item], c: &Completion, low: f32) -> Result<Vec<Item>, String> {
-        let (n, range) = int_value(&c.text, "principal").ok_or_else(|| format!("answer is not {{\"principal\":N}}: {}", c.text))?;
-        let idx = usize::try_from(n - 1).ok().filter(|&i| i < input.len()).ok_or_else(|| format!("principal {n} out of range"))?;
+    pub fn apply(
+        &self,
+        input: &[Item],
+        ruled: &[Item],
+        c: &Completion,
+        low: f32,
+    ) -> Result<Vec<Item>, String> {
+        let (n, range) = int_value(&c.text, "principal")
+            .ok_or_else(|| format!("answer is not {{\"principal\":N}}: {}", c.text))?;
+        let idx = usize::try_from(n - 1)
+            .ok()
+            .filter(|&i| i < input.len())
+            .ok_or_else(|| format!("principal {n} out of range"))?;
         let chosen = &input[idx];
         let p = span_prob(c, &range);
         let mut out = Vec::with_capacity(ruled.len());

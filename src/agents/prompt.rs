@@ -18,14 +18,27 @@ use crate::Result;
 /// The shipped templates, used when no prompts directory overrides them.
 const DEFAULTS: [(&str, &str); 5] = [
     ("record.j2", include_str!("../../models/prompts/record.j2")),
-    ("standardize.j2", include_str!("../../models/prompts/standardize.j2")),
+    (
+        "standardize.j2",
+        include_str!("../../models/prompts/standardize.j2"),
+    ),
     ("mine.j2", include_str!("../../models/prompts/mine.j2")),
-    ("prioritize.j2", include_str!("../../models/prompts/prioritize.j2")),
-    ("validate.j2", include_str!("../../models/prompts/validate.j2")),
+    (
+        "prioritize.j2",
+        include_str!("../../models/prompts/prioritize.j2"),
+    ),
+    (
+        "validate.j2",
+        include_str!("../../models/prompts/validate.j2"),
+    ),
 ];
 
 /// Sections kept whole by the truncation policy.
-const KEEP_WHOLE: [&str; 3] = [fields::DISCHARGE_DIAGNOSIS, fields::PROCEDURE_NAMES, fields::ADMISSION_DIAGNOSIS];
+const KEEP_WHOLE: [&str; 3] = [
+    fields::DISCHARGE_DIAGNOSIS,
+    fields::PROCEDURE_NAMES,
+    fields::ADMISSION_DIAGNOSIS,
+];
 
 /// Loaded templates.
 pub struct Prompts {
@@ -41,7 +54,9 @@ impl Prompts {
         env.set_trim_blocks(false);
         for (name, builtin) in DEFAULTS {
             let text = match dir.map(|d| d.join(name)) {
-                Some(p) if p.is_file() => std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?,
+                Some(p) if p.is_file() => {
+                    std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?
+                }
                 _ => builtin.to_string(),
             };
             env.add_template_owned(name.to_string(), text)
@@ -59,7 +74,8 @@ impl Prompts {
             .env
             .get_template(name)
             .map_err(|e| Error::Other(format!("prompt template {name}: {e}")))?;
-        t.render(ctx).map_err(|e| Error::Other(format!("prompt template {name}: {e}")))
+        t.render(ctx)
+            .map_err(|e| Error::Other(format!("prompt template {name}: {e}")))
     }
 }
 
@@ -89,7 +105,11 @@ pub fn record_prompt(
     budget: usize,
     count: &dyn Fn(&str) -> Result<usize>,
 ) -> Result<RecordPrompt> {
-    let mut keep: Vec<usize> = record.sections.iter().map(|s| s.text.chars().count()).collect();
+    let mut keep: Vec<usize> = record
+        .sections
+        .iter()
+        .map(|s| s.text.chars().count())
+        .collect();
     let render = |keep: &[usize]| -> Result<String> {
         let sections: Vec<SectionView> = record
             .sections
@@ -103,7 +123,10 @@ pub fn record_prompt(
                 } else {
                     s.text.clone()
                 };
-                SectionView { name: &s.name, text }
+                SectionView {
+                    name: &s.name,
+                    text,
+                }
             })
             .collect();
         prompts.render(

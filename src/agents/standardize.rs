@@ -25,7 +25,11 @@ pub struct Choice {
 #[derive(Debug, Clone)]
 pub enum Slot {
     Settled(Vec<Item>),
-    Open { raw: String, span: Span, choices: Vec<Choice> },
+    Open {
+        raw: String,
+        span: Span,
+        choices: Vec<Choice>,
+    },
 }
 
 #[derive(Serialize)]
@@ -71,7 +75,12 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
         }
         let mut choices: Vec<Choice> = Vec::new();
         if let Some(seg) = lexicon.segment(&p.text) {
-            let starts: Vec<usize> = p.text.char_indices().map(|(b, _)| b).chain([p.text.len()]).collect();
+            let starts: Vec<usize> = p
+                .text
+                .char_indices()
+                .map(|(b, _)| b)
+                .chain([p.text.len()])
+                .collect();
             choices.push(Choice {
                 entries: seg
                     .iter()
@@ -88,11 +97,20 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
                     .collect(),
             });
         }
-        for m in matcher.match_text(&p.text, &MatchOptions { limit: k, assignable_only: true }) {
+        for m in matcher.match_text(
+            &p.text,
+            &MatchOptions {
+                limit: k,
+                assignable_only: true,
+            },
+        ) {
             if choices.len() >= LETTERS.len() {
                 break;
             }
-            if !choices.iter().any(|c| c.entries.len() == 1 && c.entries[0].0 == m.entry) {
+            if !choices
+                .iter()
+                .any(|c| c.entries.len() == 1 && c.entries[0].0 == m.entry)
+            {
                 choices.push(Choice {
                     entries: vec![(m.entry, span)],
                 });
@@ -107,7 +125,13 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
     Some(Task { field, slots })
 }
 
-fn item(term: &crate::terminology::Terminology, entry: usize, conf: f32, span: Span, raw: &str) -> Item {
+fn item(
+    term: &crate::terminology::Terminology,
+    entry: usize,
+    conf: f32,
+    span: Span,
+    raw: &str,
+) -> Item {
     let e = term.entry(entry);
     let mut it = Item::new(e.name.clone(), Origin::Retrieval)
         .with_code(e.code.clone())
@@ -120,7 +144,10 @@ fn item(term: &crate::terminology::Terminology, entry: usize, conf: f32, span: S
 impl Task {
     /// Items the model must decide.
     pub fn open_count(&self) -> usize {
-        self.slots.iter().filter(|s| matches!(s, Slot::Open { .. })).count()
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Open { .. }))
+            .count()
     }
 
     /// Template context.
@@ -137,7 +164,12 @@ impl Task {
                         .zip(LETTERS)
                         .map(|(c, letter)| OptionView {
                             letter,
-                            text: c.entries.iter().map(|(e, _)| term.entry(*e).name.as_str()).collect::<Vec<_>>().join(" + "),
+                            text: c
+                                .entries
+                                .iter()
+                                .map(|(e, _)| term.entry(*e).name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" + "),
                         })
                         .collect(),
                 }),
@@ -171,11 +203,22 @@ impl Task {
     }
 
     /// Builds the list from the model's picks.
-    pub fn apply(&self, ctx: &CodingContext, track: Track, c: &Completion, low: f32) -> Result<Vec<Item>, String> {
+    pub fn apply(
+        &self,
+        ctx: &CodingContext,
+        track: Track,
+        c: &Completion,
+        low: f32,
+    ) -> Result<Vec<Item>, String> {
         let term = ctx.matcher(track).terminology();
-        let picks = array_values(&c.text, "picks").ok_or_else(|| format!("answer is not {{\"picks\":[…]}}: {}", c.text))?;
+        let picks = array_values(&c.text, "picks")
+            .ok_or_else(|| format!("answer is not {{\"picks\":[…]}}: {}", c.text))?;
         if picks.len() != self.open_count() {
-            return Err(format!("{} picks for {} items", picks.len(), self.open_count()));
+            return Err(format!(
+                "{} picks for {} items",
+                picks.len(),
+                self.open_count()
+            ));
         }
         let mut picks = picks.into_iter();
         let mut out: Vec<Item> = Vec::new();
@@ -185,7 +228,10 @@ impl Task {
                 Slot::Open { raw, span, choices } => {
                     let (letter, range) = picks.next().expect("counted");
                     let p = span_prob(c, &range);
-                    let chosen = LETTERS.iter().position(|l| *l == letter).and_then(|i| choices.get(i));
+                    let chosen = LETTERS
+                        .iter()
+                        .position(|l| *l == letter)
+                        .and_then(|i| choices.get(i));
                     match chosen {
                         Some(choice) => choice
                             .entries
@@ -200,7 +246,9 @@ impl Task {
                             })
                             .collect(),
                         None => {
-                            let mut it = Item::new(raw.clone(), Origin::Agent).with_confidence(p).with_source(raw.clone());
+                            let mut it = Item::new(raw.clone(), Origin::Agent)
+                                .with_confidence(p)
+                                .with_source(raw.clone());
                             it.evidence.push(*span);
                             it.flag(Flag::Unmapped);
                             vec![it]

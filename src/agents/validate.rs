@@ -53,7 +53,8 @@ impl Task {
     }
 
     pub fn apply(&self, items: &[Item], c: &Completion, low: f32) -> Result<Vec<Item>, String> {
-        let keep = array_values(&c.text, "keep").ok_or_else(|| format!("answer is not {{\"keep\":[…]}}: {}", c.text))?;
+        let keep = array_values(&c.text, "keep")
+            .ok_or_else(|| format!("answer is not {{\"keep\":[…]}}: {}", c.text))?;
         if keep.len() != items.len() {
             return Err(format!("{} answers for {} items", keep.len(), items.len()));
         }

@@ -83,7 +83,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn measure(engine: &mut Engine, records: &[crate::record::Record], ctl: &mut Control) -> anyhow::Result<PathFigures> {
+fn measure(
+    engine: &mut Engine,
+    records: &[crate::record::Record],
+    ctl: &mut Control,
+) -> anyhow::Result<PathFigures> {
     let before = engine.agents().map(|a| a.stats()).unwrap_or_default();
     let mut lat = Vec::new();
     let mut stage_ms: Vec<(StageKind, f64)> = StageKind::ORDER.iter().map(|k| (*k, 0.0)).collect();
@@ -97,7 +101,11 @@ fn measure(engine: &mut Engine, records: &[crate::record::Record], ctl: &mut Con
             // both tracks of a stage share one timing (they run together)
             let t = Track::ALL
                 .iter()
-                .filter_map(|&tr| run.stage(tr, *k).and_then(|s| s.trace.as_ref()).map(|x| x.elapsed_ms))
+                .filter_map(|&tr| {
+                    run.stage(tr, *k)
+                        .and_then(|s| s.trace.as_ref())
+                        .map(|x| x.elapsed_ms)
+                })
                 .fold(0.0, f64::max);
             *ms += t;
         }
@@ -124,12 +132,23 @@ fn measure(engine: &mut Engine, records: &[crate::record::Record], ctl: &mut Con
         latency_ms_p50: percentile(&sorted, 0.5),
         latency_ms_p90: percentile(&sorted, 0.9),
         latency_ms_max: sorted.last().copied().unwrap_or(0.0),
-        stage_ms_mean: stage_ms.iter().map(|(k, ms)| (k.label().to_string(), ms / n)).collect(),
+        stage_ms_mean: stage_ms
+            .iter()
+            .map(|(k, ms)| (k.label().to_string(), ms / n))
+            .collect(),
         prompt_tokens_per_record: d(|s| s.prompt_tokens) / n,
         cached_tokens_per_record: d(|s| s.cached_tokens) / n,
         generated_tokens_per_record: d(|s| s.generated_tokens) / n,
-        prompt_tok_per_s: if prompt_ms > 0.0 { d(|s| s.prompt_tokens) * 1e3 / prompt_ms } else { 0.0 },
-        gen_tok_per_s: if gen_ms > 0.0 { d(|s| s.generated_tokens) * 1e3 / gen_ms } else { 0.0 },
+        prompt_tok_per_s: if prompt_ms > 0.0 {
+            d(|s| s.prompt_tokens) * 1e3 / prompt_ms
+        } else {
+            0.0
+        },
+        gen_tok_per_s: if gen_ms > 0.0 {
+            d(|s| s.generated_tokens) * 1e3 / gen_ms
+        } else {
+            0.0
+        },
         agent_calls_per_record: calls as f64 / n,
     })
 }
@@ -140,7 +159,12 @@ fn gpu_memory_mb() -> Option<f64> {
         .args(["--query-gpu=memory.used", "--format=csv,noheader,nounits"])
         .output()
         .ok()?;
-    String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
@@ -149,7 +173,8 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let ctx = Arc::new(context::coding_context(tables)?);
     let tables_load_ms = t.elapsed().as_secs_f64() * 1e3;
-    let cfg = context::agents_config(&args.agents)?.context("bench needs a model: pass --model GGUF or configure models/agents.toml")?;
+    let cfg = context::agents_config(&args.agents)?
+        .context("bench needs a model: pass --model GGUF or configure models/agents.toml")?;
     let agents = Agents::load(cfg.clone())?;
     let model = agents.model_name().to_string();
     let model_load_ms = agents.stats().model_load_ms;
@@ -169,7 +194,9 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
         Some(measure(&mut naive_engine, &records[..n], &mut ctl)?)
     };
     let report = BenchReport {
-        speedup: naive.as_ref().map(|nv| nv.latency_ms_mean / shared.latency_ms_mean.max(1e-9)),
+        speedup: naive
+            .as_ref()
+            .map(|nv| nv.latency_ms_mean / shared.latency_ms_mean.max(1e-9)),
         model,
         model_load_ms,
         tables_load_ms,

@@ -66,6 +66,9 @@ pub fn run(args: CodeArgs, tables: &TableArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     bar.finish_and_clear();
-    eprintln!("coded {} records ({failed} failed) with {method}", records.len() - failed);
+    eprintln!(
+        "coded {} records ({failed} failed) with {method}",
+        records.len() - failed
+    );
     Ok(())
 }

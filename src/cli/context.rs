@@ -40,9 +40,11 @@ pub struct AgentArgs {
 pub fn coding_context(tables: &TableArgs) -> anyhow::Result<CodingContext> {
     let cfg = Config::load()?;
     let (diag_path, proc_path) = crate::config::resolve_tables(&cfg, tables)?;
-    let index_root = crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
+    let index_root =
+        crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
     let load = |path: &PathBuf, system| -> anyhow::Result<Matcher> {
-        let (term, report) = terminology::load_table(path, system).with_context(|| format!("loading {}", path.display()))?;
+        let (term, report) = terminology::load_table(path, system)
+            .with_context(|| format!("loading {}", path.display()))?;
         tracing::info!(table = %path.display(), rows = term.len(), skipped = report.skipped.len(), "table loaded");
         Ok(Matcher::open(Arc::new(term), &index_root)?)
     };
@@ -79,7 +81,11 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
         None if explicit => AgentsConfig::for_model(PathBuf::new(), PathBuf::from(".")),
         None => return Ok(None),
     };
-    let model = cfg.model.get_or_insert_with(|| AgentsConfig::for_model(PathBuf::new(), PathBuf::new()).model.expect("set"));
+    let model = cfg.model.get_or_insert_with(|| {
+        AgentsConfig::for_model(PathBuf::new(), PathBuf::new())
+            .model
+            .expect("set")
+    });
     if let Some(m) = &args.model {
         model.path = Some(std::path::absolute(m)?);
         model.server = None;
@@ -139,7 +145,14 @@ pub fn load_records(files: &[PathBuf], only: &[String]) -> anyhow::Result<Vec<Re
         }
     }
     if records.is_empty() {
-        anyhow::bail!("no records could be loaded from {}", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "no records could be loaded from {}",
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(records)
 }

@@ -31,7 +31,10 @@ pub fn run(args: EvalArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let records = context::load_records(&args.files, &[])?;
     let with_gold = records.iter().filter(|r| !r.gold.is_empty()).count();
     if with_gold == 0 {
-        anyhow::bail!("none of the {} records has gold codes to evaluate against", records.len());
+        anyhow::bail!(
+            "none of the {} records has gold codes to evaluate against",
+            records.len()
+        );
     }
     let mut engine = context::engine(tables, &args.agents)?;
     let cancel = context::ctrlc_flag();
@@ -48,7 +51,9 @@ pub fn run(args: EvalArgs, tables: &TableArgs) -> anyhow::Result<()> {
     }
     for (label, a) in &variants {
         let bar = context::progress_bar(records.len() as u64, label);
-        let report = evaluate(&mut engine, &records, a, &mut ctl, |i| bar.set_position(i as u64));
+        let report = evaluate(&mut engine, &records, a, &mut ctl, |i| {
+            bar.set_position(i as u64)
+        });
         bar.finish_and_clear();
         runs.push((label.clone(), report));
     }
@@ -57,13 +62,18 @@ pub fn run(args: EvalArgs, tables: &TableArgs) -> anyhow::Result<()> {
         if runs.len() == 1 {
             println!("{}", serde_json::to_string_pretty(&runs[0].1)?);
         } else {
-            let obj: serde_json::Map<String, serde_json::Value> =
-                runs.iter().map(|(l, r)| (l.clone(), serde_json::to_value(r).unwrap_or_default())).collect();
+            let obj: serde_json::Map<String, serde_json::Value> = runs
+                .iter()
+                .map(|(l, r)| (l.clone(), serde_json::to_value(r).unwrap_or_default()))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&obj)?);
         }
         return Ok(());
     }
-    println!("{} records ({} failed), method: {method}", runs[0].1.records, runs[0].1.failed);
+    println!(
+        "{} records ({} failed), method: {method}",
+        runs[0].1.records, runs[0].1.failed
+    );
     if !runs[0].1.ablated.is_empty() {
         println!("stages off: {}", runs[0].1.ablated.join(", "));
     }
@@ -79,13 +89,26 @@ pub fn format_table(runs: &[(String, EvalReport)]) -> String {
     );
     for track in ["diagnosis", "procedure"] {
         for (label, r) in runs {
-            let m: &TrackMetrics = if track == "diagnosis" { &r.diagnosis } else { &r.procedure };
+            let m: &TrackMetrics = if track == "diagnosis" {
+                &r.diagnosis
+            } else {
+                &r.procedure
+            };
             if m.records == 0 {
                 continue;
             }
             s.push_str(&format!(
                 "{:<10} {:<11} {:>5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>7.3}\n",
-                track, label, m.records, m.precision, m.recall, m.f1, m.jaccard, m.ndcg3, m.principal_accuracy, m.ccl25_score
+                track,
+                label,
+                m.records,
+                m.precision,
+                m.recall,
+                m.f1,
+                m.jaccard,
+                m.ndcg3,
+                m.principal_accuracy,
+                m.ccl25_score
             ));
         }
     }

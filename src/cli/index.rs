@@ -20,10 +20,12 @@ pub struct IndexArgs {
 pub fn run(args: IndexArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let cfg = Config::load()?;
     let (diag, proc_) = crate::config::resolve_tables(&cfg, tables)?;
-    let root = crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
+    let root =
+        crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
     for (path, system) in [(diag, CodeSystem::Icd10), (proc_, CodeSystem::Icd9Cm3)] {
         let t = Instant::now();
-        let (term, report) = terminology::load_table(&path, system).with_context(|| format!("loading {}", path.display()))?;
+        let (term, report) = terminology::load_table(&path, system)
+            .with_context(|| format!("loading {}", path.display()))?;
         let load_ms = t.elapsed().as_secs_f64() * 1e3;
         let term = Arc::new(term);
         let t = Instant::now();

@@ -80,3 +80,56 @@ where
     }
     run_tui(opts, inputs.engine, inputs.records, inputs.store)
 }
+
+/// `icdflow tui`: loads the records, tables and session store, then runs
+/// the workbench. The agents' model (if any) loads on the engine thread.
+pub fn run_cli(
+    args: TuiArgs,
+    tables: &super::common::TableArgs,
+    agent_args: super::context::AgentArgs,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    let cfg = crate::config::Config::load()?;
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("examples/records/cardiology.jsonl"));
+    let records = super::context::load_records(std::slice::from_ref(&file), &[])?;
+    let ctx = Arc::new(super::context::coding_context(tables)?);
+    let store = SessionStore::open(cfg.data_dir()?.join("sessions"))?;
+    let rules_ctx = ctx.clone();
+    let notes: NotesFn = Arc::new(move |track, code| match track {
+        crate::record::Track::Procedure => rules_ctx
+            .rules
+            .rules_for(code)
+            .iter()
+            .map(|r| format!("另编码 {}：{}", r.id(), r.rule.note_zh))
+            .collect(),
+        crate::record::Track::Diagnosis => Vec::new(),
+    });
+    let agents_cfg = super::context::agents_config(&agent_args)?;
+    let engine = move || -> anyhow::Result<Engine> {
+        Ok(match agents_cfg {
+            Some(c) => Engine::with_agents(ctx, crate::agents::Agents::load(c)?),
+            None => Engine::new(ctx),
+        })
+    };
+    let config_dir = crate::config::Config::path()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from));
+    run(
+        TuiArgs {
+            file: Some(file),
+            ..args
+        },
+        TuiInputs {
+            records,
+            engine,
+            store,
+            tui_config: Some(cfg.tui.clone()),
+            config_dir,
+            notes: Some(notes),
+        },
+    )
+}

@@ -81,5 +81,7 @@ impl CodingContext {
 
 /// The shipped Code Also rules resolved against a procedure table.
 pub fn builtin_rules(term: &crate::terminology::Terminology) -> ResolvedRules {
-    RuleSet::builtin().expect("the shipped rules file parses (tested)").resolve(term)
+    RuleSet::builtin()
+        .expect("the shipped rules file parses (tested)")
+        .resolve(term)
 }

@@ -78,7 +78,10 @@ impl Engine {
 
     /// An engine whose agent stages use a model.
     pub fn with_agents(ctx: Arc<CodingContext>, agents: Agents) -> Self {
-        Engine { ctx, agents: Some(agents) }
+        Engine {
+            ctx,
+            agents: Some(agents),
+        }
     }
 
     pub fn agents(&self) -> Option<&Agents> {
@@ -100,7 +103,14 @@ impl Engine {
     /// Runs one stage on both tracks where it applies and needs a run (or
     /// always, with `force`). The no-model stage runs first; agents, when
     /// configured, refine its result with both tracks' questions in one batch.
-    pub fn run_stage(&mut self, record: &Record, run: &mut Run, kind: StageKind, force: bool, ctl: &mut Control) -> Result<()> {
+    pub fn run_stage(
+        &mut self,
+        record: &Record,
+        run: &mut Run,
+        kind: StageKind,
+        force: bool,
+        ctl: &mut Control,
+    ) -> Result<()> {
         let tracks: Vec<Track> = Track::ALL
             .into_iter()
             .filter(|&t| run.stage(t, kind).is_some_and(|s| force || s.needs_run()))
@@ -121,19 +131,35 @@ impl Engine {
             if !state.enabled {
                 let mut trace = Trace::new(Method::Off);
                 trace.note("stage switched off: input passed through");
-                jobs.push(StageJob { track, items: input.clone(), input, trace });
+                jobs.push(StageJob {
+                    track,
+                    items: input.clone(),
+                    input,
+                    trace,
+                });
                 continue;
             }
             match stages::run_rule_stage(&self.ctx, record, track, kind, &input) {
-                Ok((items, trace)) => jobs.push(StageJob { track, input, items, trace }),
+                Ok((items, trace)) => jobs.push(StageJob {
+                    track,
+                    input,
+                    items,
+                    trace,
+                }),
                 Err(e) => {
                     run.set_failed(track, kind, e.to_string());
-                    ctl.emit(Event::StageFinished { track, kind, status: Status::Failed });
+                    ctl.emit(Event::StageFinished {
+                        track,
+                        kind,
+                        status: Status::Failed,
+                    });
                 }
             }
         }
         if let Some(agents) = &mut self.agents {
-            let (mut on, off): (Vec<StageJob>, Vec<StageJob>) = jobs.into_iter().partition(|j| j.trace.method != Method::Off && agents.serves(kind, j.track));
+            let (mut on, off): (Vec<StageJob>, Vec<StageJob>) = jobs
+                .into_iter()
+                .partition(|j| j.trace.method != Method::Off && agents.serves(kind, j.track));
             if !on.is_empty() {
                 agents.refine(&self.ctx, record, kind, &mut on, ctl)?;
             }
@@ -148,8 +174,15 @@ impl Engine {
                 job.trace.elapsed_ms = t0.elapsed().as_secs_f64() * 1e3;
                 run.set_output(job.track, kind, job.items, job.trace);
             }
-            let status = run.stage(job.track, kind).map(|s| s.status).unwrap_or(Status::Failed);
-            ctl.emit(Event::StageFinished { track: job.track, kind, status });
+            let status = run
+                .stage(job.track, kind)
+                .map(|s| s.status)
+                .unwrap_or(Status::Failed);
+            ctl.emit(Event::StageFinished {
+                track: job.track,
+                kind,
+                status,
+            });
         }
         if cancelled {
             return Err(crate::Error::Other(CANCELLED.into()));

@@ -21,7 +21,10 @@ pub struct Lexicon {
 pub enum Seg {
     Known(Hit),
     /// Char range not covered by a known name.
-    Gap { start: usize, end: usize },
+    Gap {
+        start: usize,
+        end: usize,
+    },
 }
 
 /// A lexicon hit in a text: char range and entry.
@@ -174,7 +177,9 @@ impl Lexicon {
         let mut best: Vec<Option<(usize, usize, Option<Hit>, usize)>> = vec![None; n + 1];
         best[0] = Some((0, 0, None, 0));
         for i in 0..n {
-            let Some((unc, pieces, _, _)) = best[i] else { continue };
+            let Some((unc, pieces, _, _)) = best[i] else {
+                continue;
+            };
             let cand = (unc + 1, pieces, None, i);
             if better(&best[i + 1], &cand) {
                 best[i + 1] = Some(cand);
@@ -182,7 +187,16 @@ impl Lexicon {
             for j in (i + 2)..=(i + self.max_chars).min(n) {
                 let s: String = chars[i..j].iter().collect();
                 if let Some(&e) = self.map.get(&normalize_name(&s)) {
-                    let cand = (unc, pieces + 1, Some(Hit { start: i, end: j, entry: e }), i);
+                    let cand = (
+                        unc,
+                        pieces + 1,
+                        Some(Hit {
+                            start: i,
+                            end: j,
+                            entry: e,
+                        }),
+                        i,
+                    );
                     if better(&best[j], &cand) {
                         best[j] = Some(cand);
                     }
@@ -206,7 +220,10 @@ impl Lexicon {
         let mut out = Vec::new();
         let mut last = 0;
         let push_gap = |out: &mut Vec<Seg>, a: usize, b: usize| {
-            let content = chars[a..b].iter().filter(|c| !"伴并合及和、，,;；。.()（）".contains(**c)).count();
+            let content = chars[a..b]
+                .iter()
+                .filter(|c| !"伴并合及和、，,;；。.()（）".contains(**c))
+                .count();
             if content >= 3 {
                 out.push(Seg::Gap { start: a, end: b });
             }

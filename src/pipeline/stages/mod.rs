@@ -33,7 +33,10 @@ pub fn run_rule_stage(
             let mut trace = Trace::new(Method::Rules);
             let exp = crate::rules::expand(record, input, &ctx.rules, ctx.procedures.terminology());
             trace.notes = exp.notes;
-            trace.note(format!("{} Code Also items added", exp.items.len() - input.len()));
+            trace.note(format!(
+                "{} Code Also items added",
+                exp.items.len() - input.len()
+            ));
             (exp.items, trace)
         }
         StageKind::Validate => validate::run(ctx, record, track, input),

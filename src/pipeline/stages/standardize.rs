@@ -101,7 +101,12 @@ pub fn standardize_piece(
     if top.is_none_or(|m| m.score < 0.9) {
         if let Some(segs) = lexicon.segment_partial(&p.text) {
             trace.note(format!("“{}” split into {} pieces", p.text, segs.len()));
-            let starts: Vec<usize> = p.text.char_indices().map(|(b, _)| b).chain([p.text.len()]).collect();
+            let starts: Vec<usize> = p
+                .text
+                .char_indices()
+                .map(|(b, _)| b)
+                .chain([p.text.len()])
+                .collect();
             let mut out = Vec::new();
             for seg in segs {
                 let (a, b) = match seg {
@@ -151,9 +156,21 @@ pub fn standardize_piece(
 /// Standardizes the text left between known names: one fuzzy match, kept
 /// only when it is close (a stricter bar than for whole items, since gaps
 /// are often qualifiers such as `（中-重度）`).
-fn standardize_gap(ctx: &CodingContext, track: Track, p: &Piece, span: Span, trace: &mut Trace) -> Vec<Item> {
+fn standardize_gap(
+    ctx: &CodingContext,
+    track: Track,
+    p: &Piece,
+    span: Span,
+    trace: &mut Trace,
+) -> Vec<Item> {
     let matcher = ctx.matcher(track);
-    let hits = matcher.match_text(&p.text, &MatchOptions { limit: 1, assignable_only: true });
+    let hits = matcher.match_text(
+        &p.text,
+        &MatchOptions {
+            limit: 1,
+            assignable_only: true,
+        },
+    );
     match hits.first() {
         Some(m) if m.score >= ctx.settings.min_match_score.max(0.6) => {
             let e = matcher.terminology().entry(m.entry);
