@@ -24,7 +24,9 @@ fn matcher(system: CodeSystem, rows: &[(&str, &str)]) -> Matcher {
             parent: None,
         })
         .collect();
-    Matcher::linear(Arc::new(Terminology::from_entries(system, "fixture", "f", entries)))
+    Matcher::linear(Arc::new(Terminology::from_entries(
+        system, "fixture", "f", entries,
+    )))
 }
 
 fn engine() -> Engine {
@@ -73,10 +75,17 @@ fn editing_a_middle_stage_reruns_exactly_the_later_ones() {
     assert!(before.iter().all(|(_, _, n)| *n == 1), "{before:?}");
     let procs = run.final_items(Track::Procedure);
     assert_eq!(procs[0].code.as_deref(), Some("36.0700"), "{procs:?}");
-    assert!(procs.iter().any(|i| i.code.as_deref() == Some("88.5500")), "angiography mined: {procs:?}");
+    assert!(
+        procs.iter().any(|i| i.code.as_deref() == Some("88.5500")),
+        "angiography mined: {procs:?}"
+    );
 
     // The coder edits the prioritized procedure list.
-    let mut edited = run.stage(Track::Procedure, StageKind::Prioritize).unwrap().items.clone();
+    let mut edited = run
+        .stage(Track::Procedure, StageKind::Prioritize)
+        .unwrap()
+        .items
+        .clone();
     edited.push(Item::new("经皮冠状动脉球囊扩张成形术", Origin::Coder));
     run.edit(Track::Procedure, StageKind::Prioritize, edited);
     with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
@@ -87,7 +96,12 @@ fn editing_a_middle_stage_reruns_exactly_the_later_ones() {
         let expected = if later { n + 1 } else { n };
         assert_eq!(now, expected, "{t:?} {k:?}");
     }
-    assert_eq!(run.stage(Track::Procedure, StageKind::Prioritize).unwrap().status, Status::Edited);
+    assert_eq!(
+        run.stage(Track::Procedure, StageKind::Prioritize)
+            .unwrap()
+            .status,
+        Status::Edited
+    );
     assert!(run
         .final_items(Track::Procedure)
         .iter()
@@ -133,7 +147,12 @@ fn session_child_process() {
 fn killed_process_loses_no_completed_edit() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "session_child_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "session_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("ICDFLOW_KILL_TEST_DIR", dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -154,8 +173,16 @@ fn killed_process_loses_no_completed_edit() {
     assert!(last >= 40, "child stopped early at {last}");
     let store = SessionStore::open(dir.path()).unwrap();
     let s = store.load("KILL-1").unwrap().expect("session on disk");
-    assert!(s.edits.len() as u32 >= last, "{} edits on disk, {last} confirmed", s.edits.len());
-    let items = &s.run.stage(Track::Diagnosis, StageKind::Prioritize).unwrap().items;
+    assert!(
+        s.edits.len() as u32 >= last,
+        "{} edits on disk, {last} confirmed",
+        s.edits.len()
+    );
+    let items = &s
+        .run
+        .stage(Track::Diagnosis, StageKind::Prioritize)
+        .unwrap()
+        .items;
     assert_eq!(items[0].text, format!("edit {}", s.edits.len()));
     assert!(store.audit().unwrap().len() as u32 >= last);
 }

@@ -37,21 +37,28 @@ fn engine(data: &Path) -> Engine {
 fn every_final_code_exists_in_the_loaded_table() {
     let Some(data) = shared() else { return };
     let mut eng = engine(&data);
-    let files: Vec<PathBuf> = ["jointcoder-samples.xlsx", "ccl25-dev.json", "ccl25-unlabelled.json"]
-        .iter()
-        .map(|f| data.join("records").join(f))
-        .collect();
+    let files: Vec<PathBuf> = [
+        "jointcoder-samples.xlsx",
+        "ccl25-dev.json",
+        "ccl25-unlabelled.json",
+    ]
+    .iter()
+    .map(|f| data.join("records").join(f))
+    .collect();
     let (records, errors) = record::load_many(&files);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(records.len(), 3 + 113 + 200);
     let mut codes = 0;
     for r in &records {
-        let run = with_quiet_control(|ctl| code_record(&mut eng, r, &Ablation::default(), ctl)).unwrap();
+        let run =
+            with_quiet_control(|ctl| code_record(&mut eng, r, &Ablation::default(), ctl)).unwrap();
         for t in Track::ALL {
             let term = eng.context().matcher(t).terminology();
             for item in run.final_items(t) {
                 if let Some(c) = &item.code {
-                    let e = term.get(c).unwrap_or_else(|| panic!("{}: {c} not in {}", r.id, term.label));
+                    let e = term
+                        .get(c)
+                        .unwrap_or_else(|| panic!("{}: {c} not in {}", r.id, term.label));
                     assert!(e.assignable, "{}: {c} is not assignable", r.id);
                     assert_eq!(&e.code, c, "final codes keep the table's spelling");
                     codes += 1;
@@ -59,7 +66,11 @@ fn every_final_code_exists_in_the_loaded_table() {
             }
         }
         // every record yields at least one diagnosis
-        assert!(!run.final_items(Track::Diagnosis).is_empty(), "{}: no diagnosis", r.id);
+        assert!(
+            !run.final_items(Track::Diagnosis).is_empty(),
+            "{}: no diagnosis",
+            r.id
+        );
     }
     assert!(codes > 1000, "{codes}");
 }
