@@ -154,8 +154,8 @@ impl Agents {
         let low = self.cfg.defaults.low_confidence;
         let k = self.cfg.defaults.candidates;
         let mut tasks: Vec<(usize, AgentRole, Task)> = Vec::new();
-        for j in 0..jobs.len() {
-            let job = &jobs[j];
+        let mut nothing_to_do: Vec<(usize, AgentRole)> = Vec::new();
+        for (j, job) in jobs.iter().enumerate() {
             let Some(role) =
                 AgentRole::for_stage(kind, job.track).filter(|r| self.cfg.agent(*r).is_some())
             else {
@@ -172,10 +172,11 @@ impl Agents {
             };
             match task {
                 Some(t) => tasks.push((j, role, t)),
-                None => jobs[j]
-                    .trace
-                    .note(format!("{}: nothing for the agent to decide", role.name())),
+                None => nothing_to_do.push((j, role)),
             }
+        }
+        for (j, role) in nothing_to_do {
+            jobs[j].trace.note(format!("{}: nothing for the agent to decide", role.name()));
         }
         if tasks.is_empty() {
             return Ok(());

@@ -7,6 +7,9 @@ use std::collections::HashMap;
 use crate::terminology::Terminology;
 use crate::text::normalize_name;
 
+/// Words and marks that join names in one item: `心律失常伴阵发性心房颤动`.
+const JOINERS: &str = "伴并合及和、，,;；";
+
 /// Normalized name or alias → entry index (assignable entries only).
 pub struct Lexicon {
     map: HashMap<String, usize>,
@@ -89,78 +92,73 @@ impl Lexicon {
         self.map.get(&normalize_name(text)).copied()
     }
 
+    /// The cover of a text by known names that leaves the fewest characters
+    /// uncovered, then uses the fewest names: (uncovered chars, names in order).
+    fn best_cover(&self, chars: &[char]) -> Option<(usize, Vec<Hit>)> {
+        // cell[i]: best (uncovered, names, name ending at i, where it started) for chars[..i]
+        type Cell = Option<(usize, usize, Option<Hit>, usize)>;
+        let n = chars.len();
+        let better =
+            |cur: &Cell, cand: (usize, usize)| cur.is_none_or(|(u, p, _, _)| cand < (u, p));
+        let mut cell: Vec<Cell> = vec![None; n + 1];
+        cell[0] = Some((0, 0, None, 0));
+        for i in 0..n {
+            let Some((unc, names, _, _)) = cell[i] else {
+                continue;
+            };
+            if better(&cell[i + 1], (unc + 1, names)) {
+                cell[i + 1] = Some((unc + 1, names, None, i));
+            }
+            for j in (i + 2)..=(i + self.max_chars).min(n) {
+                let s: String = chars[i..j].iter().collect();
+                if let Some(&entry) = self.map.get(&normalize_name(&s)) {
+                    if better(&cell[j], (unc, names + 1)) {
+                        cell[j] = Some((
+                            unc,
+                            names + 1,
+                            Some(Hit {
+                                start: i,
+                                end: j,
+                                entry,
+                            }),
+                            i,
+                        ));
+                    }
+                }
+            }
+        }
+        let (unc, _, _, _) = cell[n]?;
+        let mut hits = Vec::new();
+        let mut at = n;
+        while at > 0 {
+            let (_, _, hit, prev) = cell[at]?;
+            hits.extend(hit);
+            at = prev;
+        }
+        hits.reverse();
+        Some((unc, hits))
+    }
+
     /// Splits a text entirely into known names, allowing short joining words
     /// (`伴`, `并`, `合并`, `及`) between them. Returns `None` unless at least two
     /// names cover the text.
     pub fn segment(&self, text: &str) -> Option<Vec<Hit>> {
         let chars: Vec<char> = text.chars().collect();
-        let n = chars.len();
-        if n < 4 || n > 80 {
+        if !(4..=80).contains(&chars.len()) {
             return None;
         }
-        // best[i] = (uncovered chars, pieces, back pointer) for chars[..i]
-        let mut best: Vec<Option<(usize, usize, Option<Hit>, usize)>> = vec![None; n + 1];
-        best[0] = Some((0, 0, None, 0));
-        for i in 0..n {
-            let Some((unc, pieces, _, _)) = best[i] else {
-                continue;
-            };
-            // skip one char (uncovered)
-            let cand = (unc + 1, pieces, None, i);
-            if better(&best[i + 1], &cand) {
-                best[i + 1] = Some(cand);
-            }
-            for j in (i + 2)..=(i + self.max_chars).min(n) {
-                let s: String = chars[i..j].iter().collect();
-                if let Some(&e) = self.map.get(&normalize_name(&s)) {
-                    let cand = (
-                        unc,
-                        pieces + 1,
-                        Some(Hit {
-                            start: i,
-                            end: j,
-                            entry: e,
-                        }),
-                        i,
-                    );
-                    if better(&best[j], &cand) {
-                        best[j] = Some(cand);
-                    }
-                }
-            }
-        }
-        let (unc, pieces, _, _) = best[n]?;
-        if pieces < 2 || unc > 2 {
+        let (unc, hits) = self.best_cover(&chars)?;
+        if hits.len() < 2 || unc > 2 {
             return None;
         }
-        let mut hits = Vec::new();
-        let mut at = n;
-        while at > 0 {
-            let (_, _, hit, prev) = best[at]?;
-            if let Some(h) = hit {
-                hits.push(h);
-            }
-            at = prev;
+        let mut last = 0;
+        let mut gaps = String::new();
+        for h in &hits {
+            gaps.extend(&chars[last..h.start]);
+            last = h.end;
         }
-        hits.reverse();
-        // the uncovered chars must be joining words, not content
-        let covered: usize = hits.iter().map(|h| h.end - h.start).sum();
-        let gaps: String = {
-            let mut g = String::new();
-            let mut last = 0;
-            for h in &hits {
-                g.extend(&chars[last..h.start]);
-                last = h.end;
-            }
-            g.extend(&chars[last..]);
-            g
-        };
-        if covered + gaps.chars().count() != n
-            || !gaps.chars().all(|c| "伴并合及和、，,;；".contains(c))
-        {
-            return None;
-        }
-        Some(hits)
+        gaps.extend(&chars[last..]);
+        gaps.chars().all(|c| JOINERS.contains(c)).then_some(hits)
     }
 
     /// Splits a text into known names and the text between them, maximizing
@@ -171,58 +169,19 @@ impl Lexicon {
     pub fn segment_partial(&self, text: &str) -> Option<Vec<Seg>> {
         let chars: Vec<char> = text.chars().collect();
         let n = chars.len();
-        if n < 4 || n > 120 {
+        if !(4..=120).contains(&n) {
             return None;
         }
-        let mut best: Vec<Option<(usize, usize, Option<Hit>, usize)>> = vec![None; n + 1];
-        best[0] = Some((0, 0, None, 0));
-        for i in 0..n {
-            let Some((unc, pieces, _, _)) = best[i] else {
-                continue;
-            };
-            let cand = (unc + 1, pieces, None, i);
-            if better(&best[i + 1], &cand) {
-                best[i + 1] = Some(cand);
-            }
-            for j in (i + 2)..=(i + self.max_chars).min(n) {
-                let s: String = chars[i..j].iter().collect();
-                if let Some(&e) = self.map.get(&normalize_name(&s)) {
-                    let cand = (
-                        unc,
-                        pieces + 1,
-                        Some(Hit {
-                            start: i,
-                            end: j,
-                            entry: e,
-                        }),
-                        i,
-                    );
-                    if better(&best[j], &cand) {
-                        best[j] = Some(cand);
-                    }
-                }
-            }
-        }
-        let (unc, _, _, _) = best[n]?;
+        let (unc, hits) = self.best_cover(&chars)?;
         if unc * 2 > n {
             return None;
         }
-        let mut hits = Vec::new();
-        let mut at = n;
-        while at > 0 {
-            let (_, _, hit, prev) = best[at]?;
-            if let Some(h) = hit {
-                hits.push(h);
-            }
-            at = prev;
-        }
-        hits.reverse();
         let mut out = Vec::new();
         let mut last = 0;
         let push_gap = |out: &mut Vec<Seg>, a: usize, b: usize| {
             let content = chars[a..b]
                 .iter()
-                .filter(|c| !"伴并合及和、，,;；。.()（）".contains(**c))
+                .filter(|c| !JOINERS.contains(**c) && !"。.()（）".contains(**c))
                 .count();
             if content >= 3 {
                 out.push(Seg::Gap { start: a, end: b });
@@ -273,16 +232,6 @@ impl Lexicon {
             }
         }
         out
-    }
-}
-
-fn better(
-    cur: &Option<(usize, usize, Option<Hit>, usize)>,
-    cand: &(usize, usize, Option<Hit>, usize),
-) -> bool {
-    match cur {
-        None => true,
-        Some((u, p, _, _)) => (cand.0, cand.1) < (*u, *p),
     }
 }
 
