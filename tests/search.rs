@@ -522,3 +522,13 @@ fn names_inside_a_text_on_fixtures() {
         assert!(m.find_names("", &opts(10)).is_empty());
     }
 }
+
+#[test]
+fn default_index_root_prefers_config_then_local_folder() {
+    use icdflow::search::default_index_root;
+    let given = Path::new("/somewhere/idx");
+    assert_eq!(default_index_root(Some(given)), given);
+    // Tests run in the package root, whose index/ folder exists.
+    let root = default_index_root(None);
+    assert!(root.ends_with("index"), "{}", root.display());
+}
