@@ -478,3 +478,57 @@ fn lookup_text_output_on_fixtures() {
     assert!(text.starts_with("36.0700"), "{text}");
     assert!(text.contains("fuzzy"));
 }
+
+// ---------------------------------------------------------------- names inside a text
+
+#[test]
+fn names_inside_a_diagnosis_list_item_are_found_with_spans() {
+    let Some(m) = gl2() else { return };
+    let text = "冠状动脉粥样硬化性心脏病不稳定型心绞痛冠状动脉支架植入术后";
+    let found = m.find_names(text, &opts(10));
+    let got: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (&text[f.start..f.end], f.hit.code.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("冠状动脉粥样硬化性心脏病", "I25.103"),
+            ("不稳定型心绞痛", "I20.000"),
+            ("冠状动脉支架植入术后", "Z95.501"),
+        ]
+    );
+    assert_eq!(found[0].hit.tier, Tier::ExactName);
+    assert_eq!(found[2].hit.tier, Tier::Alias);
+}
+
+#[test]
+fn names_inside_a_text_on_fixtures() {
+    let t = small();
+    for m in [
+        Matcher::in_memory(t.clone()).unwrap(),
+        Matcher::linear(t.clone()),
+    ] {
+        let text = "1.冠心病 2.高血压病（3级很高危） 3.不存在的病";
+        let found = m.find_names(text, &opts(10));
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (&text[f.start..f.end], f.hit.code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("冠心病", "X11.100"), ("高血压病（3级很高危）", "X12.000")]
+        );
+        assert!(m.find_names("", &opts(10)).is_empty());
+    }
+}
+
+#[test]
+fn default_index_root_prefers_config_then_local_folder() {
+    use icdflow::search::default_index_root;
+    let given = Path::new("/somewhere/idx");
+    assert_eq!(default_index_root(Some(given)), given);
+    // Tests run in the package root, whose index/ folder exists.
+    let root = default_index_root(None);
+    assert!(root.ends_with("index"), "{}", root.display());
+}

@@ -100,7 +100,14 @@ impl Canon {
     /// One leftmost-longest pass.
     fn apply_once(&self, normalized: &str) -> String {
         let chars: Vec<char> = normalized.chars().collect();
-        let mut out = String::with_capacity(normalized.len() + 8);
+        self.rewrite(&chars).into_iter().map(|(c, _)| c).collect()
+    }
+
+    /// One leftmost-longest pass over chars; each output char comes with the
+    /// range of input chars it replaces (a rule's output spans its whole
+    /// input).
+    fn rewrite(&self, chars: &[char]) -> Vec<(char, (usize, usize))> {
+        let mut out = Vec::with_capacity(chars.len() + 8);
         let mut i = 0;
         while i < chars.len() {
             let hit = self.rules.get(&chars[i]).and_then(|list| {
@@ -110,16 +117,45 @@ impl Canon {
             });
             match hit {
                 Some((len, to)) => {
-                    out.push_str(to);
+                    out.extend(to.chars().map(|c| (c, (i, i + len))));
                     i += len;
                 }
                 None => {
-                    out.push(chars[i]);
+                    out.push((chars[i], (i, i + 1)));
                     i += 1;
                 }
             }
         }
         out
+    }
+
+    /// The loose folded form of a text, with for each of its chars the byte
+    /// range of the text it came from (for spans of names found inside a
+    /// longer text).
+    pub(crate) fn fold_with_spans(&self, text: &str) -> Vec<(char, (usize, usize))> {
+        // normalize_name maps chars one by one, so it can run per char.
+        let mut cur: Vec<(char, (usize, usize))> = Vec::with_capacity(text.len());
+        let mut buf = [0u8; 4];
+        for (b, c) in text.char_indices() {
+            for n in normalize_name(c.encode_utf8(&mut buf)).chars() {
+                cur.push((n, (b, b + c.len_utf8())));
+            }
+        }
+        for _ in 0..4 {
+            let chars: Vec<char> = cur.iter().map(|x| x.0).collect();
+            let next: Vec<(char, (usize, usize))> = self
+                .rewrite(&chars)
+                .into_iter()
+                .map(|(c, (from, to))| (c, (cur[from].1 .0, cur[to - 1].1 .1)))
+                .collect();
+            let done = next.len() == cur.len() && next.iter().zip(&cur).all(|(a, b)| a.0 == b.0);
+            cur = next;
+            if done {
+                break;
+            }
+        }
+        cur.retain(|x| x.0.is_alphanumeric());
+        cur
     }
 
     /// Normalizes, then applies the rules.
@@ -210,6 +246,25 @@ mod tests {
         assert_eq!(c.fold("脑梗塞"), "脑梗死");
         assert_eq!(c.fold("肺继发性癌"), "肺继发恶性肿瘤");
         assert_eq!(c.fold("胃癌"), "胃恶性肿瘤");
+    }
+
+    #[test]
+    fn spans_point_back_into_the_text() {
+        let text = "1.冠心病 2.高血压病（3级很高危）";
+        let folded = Canon::bundled().fold_with_spans(text);
+        let s: String = folded.iter().map(|x| x.0).collect();
+        assert_eq!(
+            s,
+            format!(
+                "1{}2{}",
+                variant_key("冠心病"),
+                variant_key("高血压病（3级很高危）")
+            )
+        );
+        let at = |c: char| folded.iter().find(|x| x.0 == c).unwrap().1;
+        // The abbreviation's expansion spans the abbreviation.
+        assert_eq!(&text[at('状').0..at('状').1], "冠心病");
+        assert_eq!(&text[at('压').0..at('压').1], "压");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub(crate) struct Lexicon {
     initials: Vec<(String, u32)>,
     /// Loose folded name per entry (the fuzzy comparison form).
     pub folded: Vec<String>,
+    /// Chars in the longest variant key.
+    pub max_key_chars: usize,
     /// Loose folded aliases per entry (empty for most).
     pub folded_aliases: Vec<Box<[String]>>,
 }
@@ -50,6 +52,7 @@ impl Lexicon {
             codes: Vec::with_capacity(n),
             initials: Vec::with_capacity(n),
             folded: Vec::with_capacity(n),
+            max_key_chars: 0,
             folded_aliases: Vec::with_capacity(n),
         };
         for (i, e) in term.entries().iter().enumerate() {
@@ -71,6 +74,12 @@ impl Lexicon {
             lex.folded.push(folded);
             lex.folded_aliases.push(aliases.into_boxed_slice());
         }
+        lex.max_key_chars = lex
+            .variant
+            .keys()
+            .map(|k| k.chars().count())
+            .max()
+            .unwrap_or(0);
         lex.codes.sort();
         lex.initials.sort();
         lex

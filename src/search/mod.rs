@@ -100,6 +100,21 @@ pub struct Match {
     pub entry: usize,
 }
 
+/// A table name found inside a longer text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoundName {
+    /// Byte offset of the first char of the name's spelling in the text.
+    pub start: usize,
+    /// Byte offset just past it.
+    pub end: usize,
+    /// The entry (tier `ExactName` when spelled as in the table, `Alias`
+    /// when spelled as a variant).
+    pub hit: Match,
+}
+
+/// Shortest name (in chars of its folded form) looked for inside a text.
+const MIN_FOUND_CHARS: usize = 2;
+
 /// What to return.
 #[derive(Debug, Clone)]
 pub struct MatchOptions {
@@ -233,10 +248,10 @@ impl Matcher {
             if !hits.is_empty() {
                 // Text hits join only when they are exact (an English name
                 // or alias such as `hiv`); fuzzy ones would be noise here.
-                for m in self.match_text(q, opts) {
-                    if m.tier < Tier::Pinyin {
-                        hits.push(m.entry, m.tier, m.score);
-                    }
+                let mut exact = Hits::new(&self.term, opts);
+                self.exact_hits(q, &mut exact);
+                for (i, tier, score) in exact.out {
+                    hits.push(i, tier, score);
                 }
                 return hits.into_sorted();
             }
@@ -273,7 +288,18 @@ impl Matcher {
                 }
             }
         }
+        // Best first, shorter names first on ties, so that only the hits
+        // that can make the cut are kept (a two-letter query can start
+        // thousands of names).
+        found.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(name_len(&self.term, a.1).cmp(&name_len(&self.term, b.1)))
+                .then(a.1.cmp(&b.1))
+        });
         for (s, i) in found {
+            if hits.full() {
+                break;
+            }
             hits.push(i, Tier::Pinyin, s);
         }
     }
@@ -286,22 +312,42 @@ impl Matcher {
         }
     }
 
+    /// Entries whose name or alias equals the text, as written or after
+    /// folding variant spellings.
+    fn exact_hits(&self, text: &str, hits: &mut Hits) {
+        let norm = normalize_name(text);
+        match &self.indexed {
+            Some(ix) => {
+                for &i in ix.lex.exact(&norm) {
+                    hits.push(i as usize, Tier::ExactName, SCORE_EXACT_NAME);
+                }
+                for &i in ix.lex.alias(&norm) {
+                    hits.push(i as usize, Tier::Alias, SCORE_ALIAS);
+                }
+                let key = loose(&Canon::bundled().apply(&norm));
+                for &i in ix.lex.variant(&key) {
+                    hits.push(i as usize, Tier::Alias, SCORE_VARIANT);
+                }
+            }
+            None => {
+                for (i, e) in self.term.entries().iter().enumerate() {
+                    if normalize_name(&e.name) == norm {
+                        hits.push(i, Tier::ExactName, SCORE_EXACT_NAME);
+                    } else if e.aliases.iter().any(|a| normalize_name(a) == norm) {
+                        hits.push(i, Tier::Alias, SCORE_ALIAS);
+                    }
+                }
+            }
+        }
+    }
+
     fn match_indexed(&self, ix: &Indexed, text: &str, opts: &MatchOptions) -> Vec<Match> {
         let norm = normalize_name(text);
         if norm.is_empty() || opts.limit == 0 {
             return Vec::new();
         }
         let mut hits = Hits::new(&self.term, opts);
-        for &i in ix.lex.exact(&norm) {
-            hits.push(i as usize, Tier::ExactName, SCORE_EXACT_NAME);
-        }
-        for &i in ix.lex.alias(&norm) {
-            hits.push(i as usize, Tier::Alias, SCORE_ALIAS);
-        }
-        let key = loose(&Canon::bundled().apply(&norm));
-        for &i in ix.lex.variant(&key) {
-            hits.push(i as usize, Tier::Alias, SCORE_VARIANT);
-        }
+        self.exact_hits(text, &mut hits);
         if hits.len() >= opts.limit {
             return hits.into_sorted();
         }
@@ -354,6 +400,115 @@ impl Matcher {
         hits.into_sorted()
     }
 
+    /// Finds the table names spelled inside a longer text, such as one
+    /// item of a discharge diagnosis list that names several diseases
+    /// (`冠状动脉粥样硬化性心脏病不稳定型心绞痛冠状动脉支架植入术后`).
+    /// Spellings are compared after folding variants (`冠心病`,
+    /// `很高危`); longer names win over names inside them; the result is
+    /// in text order with byte spans into `text`. Only whole names are
+    /// found: use [`Matcher::match_text`] for near spellings.
+    pub fn find_names(&self, text: &str, opts: &MatchOptions) -> Vec<FoundName> {
+        let folded = Canon::bundled().fold_with_spans(text);
+        let chars: Vec<char> = folded.iter().map(|x| x.0).collect();
+        let n = chars.len();
+        // Every (start, end) whose folded spelling is some entry's key.
+        let mut spans: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        // Without an index the keys are made here, once per call.
+        let linear_keys: Vec<String> = match &self.indexed {
+            Some(_) => Vec::new(),
+            None => self
+                .term
+                .entries()
+                .iter()
+                .map(|e| variant_key(&e.name))
+                .collect(),
+        };
+        let max = match &self.indexed {
+            Some(ix) => ix.lex.max_key_chars,
+            None => linear_keys
+                .iter()
+                .map(|k| k.chars().count())
+                .max()
+                .unwrap_or(0),
+        };
+        let mut key = String::new();
+        for i in 0..n {
+            for j in (i + MIN_FOUND_CHARS..=n.min(i + max)).rev() {
+                key.clear();
+                key.extend(&chars[i..j]);
+                // A name written with its final 术 (keys drop it) matches
+                // only where the text ends there, not inside `阑尾炎术后`.
+                let trimmed = if j == n { loose(&key) } else { key.clone() };
+                let entries: Vec<usize> = match &self.indexed {
+                    Some(ix) => ix
+                        .lex
+                        .variant(&trimmed)
+                        .iter()
+                        .map(|&e| e as usize)
+                        .collect(),
+                    None => linear_keys
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, k)| **k == trimmed)
+                        .map(|(e, _)| e)
+                        .collect(),
+                };
+                let entries: Vec<usize> = entries
+                    .into_iter()
+                    .filter(|&e| !opts.assignable_only || self.term.entry(e).assignable)
+                    .collect();
+                if !entries.is_empty() {
+                    spans.push((i, j, entries));
+                    // The longest name starting here; shorter ones inside
+                    // it would lose to it anyway.
+                    break;
+                }
+            }
+        }
+        // Longest first, then leftmost; keep those that overlap nothing kept.
+        spans.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0)));
+        let mut taken = vec![false; n];
+        let mut out = Vec::new();
+        for (i, j, entries) in spans {
+            if taken[i..j].iter().any(|t| *t) {
+                continue;
+            }
+            taken[i..j].iter_mut().for_each(|t| *t = true);
+            let (start, mut end) = (folded[i].1 .0, folded[j - 1].1 .1);
+            // Punctuation is not part of the folded form; take the closing
+            // bracket of a bracket the name opened (`高血压病（3级很高危）`).
+            let open = normalize_name(&text[start..end]);
+            let mut unclosed = open.matches('(').count() as i64 - open.matches(')').count() as i64;
+            while unclosed > 0 {
+                let Some(c) = text[end..].chars().next() else {
+                    break;
+                };
+                if normalize_name(&c.to_string()) != ")" {
+                    break;
+                }
+                end += c.len_utf8();
+                unclosed -= 1;
+            }
+            let written = normalize_name(&text[start..end]);
+            let mut hits = Hits::new(&self.term, opts);
+            for &e in &entries {
+                let exact = normalize_name(&self.term.entry(e).name) == written;
+                let (tier, score) = if exact {
+                    (Tier::ExactName, SCORE_EXACT_NAME)
+                } else {
+                    (Tier::Alias, SCORE_VARIANT)
+                };
+                hits.push(e, tier, score);
+            }
+            if let Some(hit) = hits.into_sorted().into_iter().next() {
+                out.push(FoundName { start, end, hit });
+            }
+        }
+        out.sort_by_key(|f| f.start);
+        out.truncate(opts.limit);
+        out
+    }
+
     /// The baseline: compares the query with every name.
     fn match_linear(&self, text: &str, opts: &MatchOptions) -> Vec<Match> {
         let q = normalize_name(text);
@@ -387,6 +542,10 @@ impl Matcher {
         out.truncate(opts.limit);
         out
     }
+}
+
+fn name_len(term: &Terminology, i: usize) -> usize {
+    term.entry(i).name.chars().count()
 }
 
 /// Splits a text that lists several diagnoses at list punctuation;
@@ -427,11 +586,13 @@ fn segments(text: &str) -> Vec<&str> {
 }
 
 /// Hits of one query: deduplicated by entry, filtered by assignability.
+/// Matches (with their cloned code and name) are made only for the hits
+/// that survive the final cut.
 struct Hits<'a> {
     term: &'a Terminology,
     opts: &'a MatchOptions,
     seen: HashSet<usize>,
-    out: Vec<Match>,
+    out: Vec<(usize, Tier, f32)>,
 }
 
 impl<'a> Hits<'a> {
@@ -445,20 +606,12 @@ impl<'a> Hits<'a> {
     }
 
     fn push(&mut self, i: usize, tier: Tier, score: f32) {
-        let e = self.term.entry(i);
-        if self.opts.assignable_only && !e.assignable {
+        if self.opts.assignable_only && !self.term.entry(i).assignable {
             return;
         }
-        if !self.seen.insert(i) {
-            return;
+        if self.seen.insert(i) {
+            self.out.push((i, tier, score));
         }
-        self.out.push(Match {
-            code: e.code.clone(),
-            name: e.name.clone(),
-            tier,
-            score,
-            entry: i,
-        });
     }
 
     fn contains(&self, i: usize) -> bool {
@@ -477,31 +630,45 @@ impl<'a> Hits<'a> {
         self.out.len() >= self.opts.limit
     }
 
-    fn into_vec(mut self) -> Vec<Match> {
-        self.out.truncate(self.opts.limit);
-        self.out
+    fn materialize(&self, hits: &[(usize, Tier, f32)]) -> Vec<Match> {
+        hits.iter()
+            .map(|&(i, tier, score)| {
+                let e = self.term.entry(i);
+                Match {
+                    code: e.code.clone(),
+                    name: e.name.clone(),
+                    tier,
+                    score,
+                    entry: i,
+                }
+            })
+            .collect()
+    }
+
+    /// In the order pushed.
+    fn into_vec(self) -> Vec<Match> {
+        let n = self.out.len().min(self.opts.limit);
+        self.materialize(&self.out[..n])
     }
 
     /// Best first; among equal scores an assignable code before a heading,
-    /// a table's main code before its
-    /// extension codes (`I21.103` before `I21.100x002` for the same name),
-    /// then the shorter name, then code order.
-    fn into_sorted(mut self) -> Vec<Match> {
-        self.out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(
-                    self.term
-                        .entry(b.entry)
-                        .assignable
-                        .cmp(&self.term.entry(a.entry).assignable),
-                )
-                .then(is_extension(&a.code).cmp(&is_extension(&b.code)))
-                .then(a.name.chars().count().cmp(&b.name.chars().count()))
-                .then(a.code.cmp(&b.code))
-        });
-        self.out.truncate(self.opts.limit);
-        self.out
+    /// a table's main code before its extension codes (`I21.103` before
+    /// `I21.100x002` for the same name), then the shorter name, then code
+    /// order.
+    fn into_sorted(self) -> Vec<Match> {
+        let mut keyed: Vec<_> = self
+            .out
+            .iter()
+            .map(|&(i, tier, score)| {
+                let e = self.term.entry(i);
+                let key = (!e.assignable, is_extension(&e.code), e.name.chars().count());
+                (score, key, e.code.as_str(), (i, tier, score))
+            })
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+        keyed.truncate(self.opts.limit);
+        let hits: Vec<_> = keyed.into_iter().map(|k| k.3).collect();
+        self.materialize(&hits)
     }
 }
 

@@ -212,8 +212,8 @@ fn risk(s: &str) -> Option<u8> {
 
 /// Number of qualifiers on which the name contradicts the query: a
 /// different grade for the same unit (心功能3级 vs 2级), another risk
-/// stratum, acute vs chronic, a negation (非ST段抬高 vs ST段抬高,
-/// 不伴 vs 伴). Such names are near in spelling and wrong in meaning.
+/// stratum, acute vs chronic, a status after a procedure vs the disease,
+/// a negation (非ST段抬高 vs ST段抬高, 不伴 vs 伴). Such names are near in spelling and wrong in meaning.
 pub(crate) fn conflicts(query: &str, name: &str) -> u32 {
     let mut n = 0;
     let (gq, gn) = (grades(query), grades(name));
@@ -237,6 +237,17 @@ pub(crate) fn conflicts(query: &str, name: &str) -> u32 {
     if query.matches('非').count() != name.matches('非').count() {
         n += 1;
     }
+    // A status after a procedure is not the disease itself: 阑尾炎术后 is
+    // not 阑尾炎 (a query listing several diagnoses may still end in 术后
+    // after naming others, so only the name right before it conflicts).
+    const POST: &str = "术后";
+    if name.contains(POST) {
+        if !query.contains(POST) {
+            n += 1;
+        }
+    } else if query.contains(&format!("{name}{POST}")) {
+        n += 1;
+    }
     let with = |s: &str| s.contains('伴') && !s.contains("不伴");
     if (query.contains("不伴") && with(name)) || (with(query) && name.contains("不伴")) {
         n += 1;
@@ -258,6 +269,7 @@ mod tests {
         assert_eq!(conflicts("胎盘粘连伴出血", "胎盘粘连不伴出血"), 1);
         assert_eq!(conflicts("胰腺炎", "慢性胰腺炎"), 0);
         assert_eq!(conflicts("2型糖尿病", "1型糖尿病"), 1);
+        assert_eq!(conflicts("阑尾炎术后", "阑尾炎"), 1);
     }
 
     #[test]
