@@ -25,6 +25,16 @@ pub fn array_values(raw: &str, key: &str) -> Option<Vec<(String, std::ops::Range
     Some(out)
 }
 
+/// String value of a field, with its byte range (inside the quotes).
+pub fn string_value(raw: &str, key: &str) -> Option<(String, std::ops::Range<usize>)> {
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let val = v.get(key)?.as_str()?.to_string();
+    let at = raw.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rel = raw[at..].find(&format!("\"{val}\""))?;
+    let start = at + rel + 1;
+    Some((val.clone(), start..start + val.len()))
+}
+
 /// Integer value of a field, with its byte range.
 pub fn int_value(raw: &str, key: &str) -> Option<(i64, std::ops::Range<usize>)> {
     let v: serde_json::Value = serde_json::from_str(raw).ok()?;
@@ -89,6 +99,8 @@ mod tests {
         assert!((span_prob(&c, &vals[0].1) - 0.4).abs() < 1e-6);
         assert!((span_prob(&c, &vals[1].1) - 0.8).abs() < 1e-6);
         assert_eq!(int_value(r#"{"principal": 3}"#, "principal").unwrap().0, 3);
+        let (v, r) = string_value(r#"{"pick": "b"}"#, "pick").unwrap();
+        assert_eq!((v.as_str(), r), ("b", 10..11));
         assert!(array_values("not json", "picks").is_none());
     }
 }

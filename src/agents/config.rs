@@ -33,7 +33,7 @@ fn default_ctx() -> u32 {
     4096
 }
 fn default_seq() -> u32 {
-    4
+    8
 }
 fn default_budget() -> usize {
     2600

@@ -1,20 +1,14 @@
 //! Candidate-mining agent: retrieval finds procedure mentions in the
-//! operative report and course notes; the model confirms which were done.
+//! operative report and course notes; the model confirms, one candidate per
+//! question, which were done this admission.
 
-use serde::Serialize;
-
-use super::answer::{array_values, span_prob};
+use super::answer::{span_prob, string_value};
+use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::{Flag, Item, Origin};
 use crate::record::Record;
 
-#[derive(Serialize)]
-struct CandidateView {
-    text: String,
-    evidence: String,
-}
-
-/// The listed procedures (input) and the mined candidates after them.
+/// The listed procedures (the input) and the mined candidates after them.
 pub struct Task {
     pub listed: usize,
 }
@@ -24,46 +18,34 @@ impl Task {
         (mined.len() > input_len).then_some(Task { listed: input_len })
     }
 
-    pub fn view(&self, record: &Record, items: &[Item]) -> impl Serialize {
+    pub fn questions(&self, record: &Record, items: &[Item]) -> Vec<Question> {
         let listed: Vec<&str> = items[..self.listed]
             .iter()
             .map(|i| i.text.as_str())
             .collect();
-        let candidates: Vec<CandidateView> = items[self.listed..]
+        items[self.listed..]
             .iter()
-            .map(|i| CandidateView {
-                text: i.text.clone(),
-                evidence: i
-                    .evidence
-                    .first()
-                    .map(|s| context_snippet(record, s))
-                    .unwrap_or_default(),
+            .map(|c| {
+                let evidence = c.evidence.first().map(|s| context_snippet(record, s)).unwrap_or_default();
+                Question::new(
+                    minijinja::context! { listed => listed, candidate => c.text, evidence => evidence },
+                    enum_answer("done", &["y", "n"]),
+                )
             })
-            .collect();
-        minijinja::context! { listed => listed, candidates => candidates }
+            .collect()
     }
 
-    pub fn schema(&self, items: &[Item]) -> serde_json::Value {
-        let n = items.len() - self.listed;
-        serde_json::json!({
-            "type": "object",
-            "properties": {"done": {"type": "array", "items": {"type": "string", "enum": ["y", "n"]}, "minItems": n, "maxItems": n}},
-            "required": ["done"]
-        })
-    }
-
-    pub fn apply(&self, items: &[Item], c: &Completion, low: f32) -> Result<Vec<Item>, String> {
-        let done = array_values(&c.text, "done")
-            .ok_or_else(|| format!("answer is not {{\"done\":[…]}}: {}", c.text))?;
-        if done.len() != items.len() - self.listed {
-            return Err(format!(
-                "{} answers for {} candidates",
-                done.len(),
-                items.len() - self.listed
-            ));
-        }
+    pub fn apply(
+        &self,
+        items: &[Item],
+        answers: &[Completion],
+        low: f32,
+    ) -> Result<Vec<Item>, String> {
         let mut out = items[..self.listed].to_vec();
-        for (it, (yn, range)) in items[self.listed..].iter().zip(done) {
+        for (it, c) in items[self.listed..].iter().zip(answers) {
+            let (yn, range) = string_value(&c.text, "done")
+                .filter(|(v, _)| v == "y" || v == "n")
+                .ok_or_else(|| format!("answer is not {{\"done\":\"y\"|\"n\"}}: {}", c.text))?;
             if yn == "y" {
                 let mut it = it.clone();
                 let p = span_prob(c, &range);

@@ -13,6 +13,7 @@ pub mod config;
 pub mod mine;
 pub mod prioritize;
 pub mod prompt;
+pub mod question;
 pub mod role;
 pub mod standardize;
 pub mod validate;
@@ -130,7 +131,12 @@ impl Agents {
             .as_ref()
             .map(|m| m.record_budget_tokens)
             .unwrap_or(2600)
-            .min(self.backend.context_size().saturating_sub(1024));
+            // leave room for the longest task suffix and its answer
+            .min(
+                self.backend
+                    .context_size()
+                    .saturating_sub((self.backend.context_size() / 4).clamp(256, 1024)),
+            );
         let backend = &self.backend;
         let p = record_prompt(&self.prompts, record, budget, &|s| backend.count_tokens(s))?;
         if !p.cut.is_empty() {
@@ -166,7 +172,7 @@ impl Agents {
                     .filter(|t| t.open_count() > 0)
                     .map(Task::Standardize),
                 StageKind::Mine => mine::Task::new(job.input.len(), &job.items).map(Task::Mine),
-                StageKind::Prioritize => prioritize::Task::new(&job.input).map(Task::Prioritize),
+                StageKind::Prioritize => prioritize::Task::new(&job.items).map(Task::Prioritize),
                 StageKind::Validate => validate::Task::new(&job.items).map(Task::Validate),
                 _ => None,
             };
@@ -176,58 +182,54 @@ impl Agents {
             }
         }
         for (j, role) in nothing_to_do {
-            jobs[j].trace.note(format!("{}: nothing for the agent to decide", role.name()));
+            jobs[j]
+                .trace
+                .note(format!("{}: nothing for the agent to decide", role.name()));
         }
         if tasks.is_empty() {
             return Ok(());
         }
         let prefix = self.prefix_for(record)?;
+        // Every task's questions, in order; `spans[t]` is task t's range of requests.
         let mut requests = Vec::new();
-        for (j, role, task) in &tasks {
+        let mut spans = Vec::new();
+        let mut owner = Vec::new();
+        for (t, (j, role, task)) in tasks.iter().enumerate() {
             let job = &jobs[*j];
             let template = self
                 .cfg
                 .agent(*role)
                 .and_then(|a| a.template.clone())
                 .unwrap_or_else(|| role.default_template().to_string());
-            let (suffix, schema) = match task {
-                Task::Standardize(t) => (
-                    self.prompts.render(&template, t.view(ctx, job.track))?,
-                    t.schema(),
-                ),
-                Task::Mine(t) => (
-                    self.prompts.render(&template, t.view(record, &job.items))?,
-                    t.schema(&job.items),
-                ),
-                Task::Prioritize(t) => (
-                    self.prompts
-                        .render(&template, t.view(job.track, &job.input))?,
-                    t.schema(&job.input),
-                ),
-                Task::Validate(t) => (
-                    self.prompts
-                        .render(&template, t.view(job.track, &job.items))?,
-                    t.schema(&job.items),
-                ),
+            let questions = match task {
+                Task::Standardize(x) => x.questions(ctx, job.track),
+                Task::Mine(x) => x.questions(record, &job.items),
+                Task::Prioritize(x) => vec![x.question(job.track, &job.items)],
+                Task::Validate(x) => x.questions(job.track, &job.items),
             };
-            let grammar = crate::llm::grammar_from_json_schema(&schema).ok();
-            let mut req = GenRequest::new(suffix)
-                .max_tokens(self.cfg.max_tokens(*role))
-                .temperature(self.cfg.temperature(*role));
-            req.grammar = grammar;
-            if self
-                .cfg
-                .agent(*role)
-                .and_then(|a| a.adapter.as_ref())
-                .is_some()
-            {
-                req.adapter = Some(role.name().to_string());
+            let start = requests.len();
+            for q in questions {
+                let grammar = crate::llm::grammar_from_json_schema(&q.schema).ok();
+                let mut req = GenRequest::new(self.prompts.render(&template, q.context)?)
+                    .max_tokens(self.cfg.max_tokens(*role))
+                    .temperature(self.cfg.temperature(*role));
+                req.grammar = grammar;
+                if self
+                    .cfg
+                    .agent(*role)
+                    .and_then(|a| a.adapter.as_ref())
+                    .is_some()
+                {
+                    req.adapter = Some(role.name().to_string());
+                }
+                requests.push(req);
+                owner.push(t);
             }
-            requests.push(req);
+            spans.push(start..requests.len());
         }
         let t0 = Instant::now();
         let cancel = ctl.cancel;
-        let tracks: Vec<Track> = tasks.iter().map(|(j, _, _)| jobs[*j].track).collect();
+        let tracks: Vec<Track> = owner.iter().map(|&t| jobs[tasks[t].0].track).collect();
         let result = {
             let mut on_token = |i: usize, piece: &str| {
                 (ctl.on_event)(Event::Token {
@@ -276,29 +278,32 @@ impl Agents {
             }
         };
         let model = self.backend.model_name().to_string();
-        for (((j, role, task), req), c) in tasks.iter().zip(&requests).zip(&completions) {
+        for ((j, role, task), span) in tasks.iter().zip(&spans) {
             let job = &mut jobs[*j];
-            let applied = if c.truncated {
+            let answers = &completions[span.clone()];
+            let applied = if let Some(c) = answers.iter().find(|c| c.truncated) {
                 Err(format!("answer cut short ({:?})", c.finish))
             } else {
                 match task {
-                    Task::Standardize(t) => t.apply(ctx, job.track, c, low),
-                    Task::Mine(t) => t.apply(&job.items, c, low),
-                    Task::Prioritize(t) => t.apply(&job.input, &job.items, c, low),
-                    Task::Validate(t) => t.apply(&job.items, c, low),
+                    Task::Standardize(t) => t.apply(ctx, job.track, answers, low),
+                    Task::Mine(t) => t.apply(&job.items, answers, low),
+                    Task::Prioritize(t) => t.apply(&job.items, &answers[0], low),
+                    Task::Validate(t) => t.apply(&job.items, answers, low),
                 }
             };
-            job.trace.calls.push(AgentCall {
-                agent: role.name().to_string(),
-                prompt: format!("{}{}", prefix.text, req.suffix),
-                grammar: req.grammar.clone(),
-                raw_output: c.text.clone(),
-                prompt_tokens: c.prompt_tokens,
-                cached_tokens: c.cached_tokens,
-                generated_tokens: c.generated_tokens,
-                elapsed_ms: c.elapsed_ms,
-                mean_prob: Some(c.mean_prob()),
-            });
+            for (req, c) in requests[span.clone()].iter().zip(answers) {
+                job.trace.calls.push(AgentCall {
+                    agent: role.name().to_string(),
+                    prompt: format!("{}{}", prefix.text, req.suffix),
+                    grammar: req.grammar.clone(),
+                    raw_output: c.text.clone(),
+                    prompt_tokens: c.prompt_tokens,
+                    cached_tokens: c.cached_tokens,
+                    generated_tokens: c.generated_tokens,
+                    elapsed_ms: c.elapsed_ms,
+                    mean_prob: Some(c.mean_prob()),
+                });
+            }
             if !prefix.cut.is_empty() {
                 job.trace.note(format!(
                     "record truncated to {} prompt tokens: {}",
@@ -432,29 +437,14 @@ mod tests {
     #[test]
     fn agents_choose_among_retrieved_candidates() {
         let mut eng = engine(|_p, r| {
-            if r.suffix.contains("picks") {
-                let n = r
-                    .suffix
-                    .lines()
-                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-                    .count();
-                format!("{{\"picks\":[{}]}}", vec!["\"a\""; n].join(","))
+            if r.suffix.contains("\"pick\"") {
+                "{\"pick\":\"a\"}".into()
             } else if r.suffix.contains("principal") {
-                "{\"principal\":2}".into()
-            } else if r.suffix.contains("done") {
-                let n = r
-                    .suffix
-                    .lines()
-                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-                    .count();
-                format!("{{\"done\":[{}]}}", vec!["\"y\""; n].join(","))
+                "{\"principal\":1}".into()
+            } else if r.suffix.contains("\"done\"") {
+                "{\"done\":\"y\"}".into()
             } else {
-                let n = r
-                    .suffix
-                    .lines()
-                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-                    .count();
-                format!("{{\"keep\":[{}]}}", vec!["\"y\""; n].join(","))
+                "{\"keep\":\"y\"}".into()
             }
         });
         let rec = record();
@@ -468,7 +458,7 @@ mod tests {
             Method::Agent { .. }
         ));
         assert!(std.items.iter().any(|i| i.origin == Origin::Agent));
-        // both tracks' standardize questions went out in one call with one shared prefix
+        // the procedure question went out with the diagnosis ones, in one batch
         let p = run.stage(Track::Procedure, StageKind::Standardize).unwrap();
         assert_eq!(p.trace.as_ref().unwrap().calls.len(), 1);
         assert!(run
@@ -481,7 +471,7 @@ mod tests {
     fn injected_instructions_cannot_add_codes() {
         // A model that obeys the record's injected text answers junk.
         let mut eng = engine(|_p, _r| {
-            "{\"picks\":[\"q\",\"Z99.999\"],\"principal\":99,\"keep\":[\"Z99.999\"]}".into()
+            "{\"pick\":\"Z99.999\",\"principal\":99,\"keep\":\"Z99.999\",\"done\":\"q\"}".into()
         });
         let rec = record();
         let mut run = Run::new("T1");

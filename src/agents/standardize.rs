@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::answer::{array_values, span_prob};
+use super::answer::{span_prob, string_value};
+use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::context::CodingContext;
 use crate::pipeline::stages::split::split_field;
@@ -12,6 +13,7 @@ use crate::pipeline::stages::standardize::source_fields;
 use crate::pipeline::{Flag, Item, Origin, Span};
 use crate::record::{Record, Track};
 use crate::search::MatchOptions;
+use crate::terminology::Terminology;
 
 const LETTERS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
 
@@ -38,13 +40,7 @@ struct OptionView {
     text: String,
 }
 
-#[derive(Serialize)]
-struct ItemView {
-    raw: String,
-    options: Vec<OptionView>,
-}
-
-/// The prepared question.
+/// The prepared questions.
 pub struct Task {
     pub field: String,
     pub slots: Vec<Slot>,
@@ -85,25 +81,21 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
                 entries: seg
                     .iter()
                     .map(|h| {
-                        (
-                            h.entry,
-                            Span {
-                                section: si,
-                                start: p.start + starts[h.start],
-                                end: p.start + starts[h.end],
-                            },
-                        )
+                        let sub = Span {
+                            section: si,
+                            start: p.start + starts[h.start],
+                            end: p.start + starts[h.end],
+                        };
+                        (h.entry, sub)
                     })
                     .collect(),
             });
         }
-        for m in matcher.match_text(
-            &p.text,
-            &MatchOptions {
-                limit: k,
-                assignable_only: true,
-            },
-        ) {
+        let opts = MatchOptions {
+            limit: k,
+            assignable_only: true,
+        };
+        for m in matcher.match_text(&p.text, &opts) {
             if choices.len() >= LETTERS.len() {
                 break;
             }
@@ -125,13 +117,7 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
     Some(Task { field, slots })
 }
 
-fn item(
-    term: &crate::terminology::Terminology,
-    entry: usize,
-    conf: f32,
-    span: Span,
-    raw: &str,
-) -> Item {
+fn item(term: &Terminology, entry: usize, conf: f32, span: Span, raw: &str) -> Item {
     let e = term.entry(entry);
     let mut it = Item::new(e.name.clone(), Origin::Retrieval)
         .with_code(e.code.clone())
@@ -150,84 +136,58 @@ impl Task {
             .count()
     }
 
-    /// Template context.
-    pub fn view(&self, ctx: &CodingContext, track: Track) -> impl Serialize {
+    /// One question per open item.
+    pub fn questions(&self, ctx: &CodingContext, track: Track) -> Vec<Question> {
         let term = ctx.matcher(track).terminology();
-        let items: Vec<ItemView> = self
-            .slots
+        self.slots
             .iter()
             .filter_map(|s| match s {
-                Slot::Open { raw, choices, .. } => Some(ItemView {
-                    raw: raw.clone(),
-                    options: choices
+                Slot::Open { raw, choices, .. } => {
+                    let options: Vec<OptionView> = choices
                         .iter()
                         .zip(LETTERS)
                         .map(|(c, letter)| OptionView {
                             letter,
-                            text: c
-                                .entries
-                                .iter()
-                                .map(|(e, _)| term.entry(*e).name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(" + "),
+                            text: c.entries.iter().map(|(e, _)| term.entry(*e).name.as_str()).collect::<Vec<_>>().join(" + "),
                         })
-                        .collect(),
-                }),
+                        .collect();
+                    let mut letters: Vec<&str> = LETTERS[..choices.len()].to_vec();
+                    letters.push("x");
+                    Some(Question::new(
+                        minijinja::context! {
+                            track => track.label(), track_zh => track.label_zh(), field => self.field,
+                            raw => raw, options => options
+                        },
+                        enum_answer("pick", &letters),
+                    ))
+                }
                 Slot::Settled(_) => None,
             })
-            .collect();
-        minijinja::context! {
-            track => track.label(), track_zh => track.label_zh(), field => self.field, items => items
-        }
+            .collect()
     }
 
-    /// JSON schema of the answer: one letter (or `x`) per open item.
-    pub fn schema(&self) -> serde_json::Value {
-        let n = self.open_count();
-        let widest = self
-            .slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Open { choices, .. } => Some(choices.len()),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
-        let mut letters: Vec<&str> = LETTERS[..widest].to_vec();
-        letters.push("x");
-        serde_json::json!({
-            "type": "object",
-            "properties": {"picks": {"type": "array", "items": {"type": "string", "enum": letters}, "minItems": n, "maxItems": n}},
-            "required": ["picks"]
-        })
-    }
-
-    /// Builds the list from the model's picks.
+    /// Builds the list from the model's picks (one answer per open item).
     pub fn apply(
         &self,
         ctx: &CodingContext,
         track: Track,
-        c: &Completion,
+        answers: &[Completion],
         low: f32,
     ) -> Result<Vec<Item>, String> {
         let term = ctx.matcher(track).terminology();
-        let picks = array_values(&c.text, "picks")
-            .ok_or_else(|| format!("answer is not {{\"picks\":[…]}}: {}", c.text))?;
-        if picks.len() != self.open_count() {
-            return Err(format!(
-                "{} picks for {} items",
-                picks.len(),
-                self.open_count()
-            ));
-        }
-        let mut picks = picks.into_iter();
+        let mut answers = answers.iter();
         let mut out: Vec<Item> = Vec::new();
         for slot in &self.slots {
             let new: Vec<Item> = match slot {
                 Slot::Settled(items) => items.clone(),
                 Slot::Open { raw, span, choices } => {
-                    let (letter, range) = picks.next().expect("counted");
+                    let c = answers.next().ok_or("fewer answers than items")?;
+                    let (letter, range) = string_value(&c.text, "pick")
+                        .ok_or_else(|| format!("answer is not {{\"pick\":…}}: {}", c.text))?;
                     let p = span_prob(c, &range);
+                    if letter != "x" && !LETTERS[..choices.len()].contains(&letter.as_str()) {
+                        return Err(format!("pick `{letter}` is not an offered option"));
+                    }
                     let chosen = LETTERS
                         .iter()
                         .position(|l| *l == letter)

@@ -1,71 +1,96 @@
-//! Validation agent: the model keeps (y) or drops (n) each item of the
-//! rule-checked list; items the coder wrote are never dropped.
+//! Validation agent: the model keeps (y) or drops (n) the items in doubt —
+//! those added by rules (Code Also, recovered omissions) or flagged (no
+//! evidence, conflict, low confidence). Items read straight from the record's
+//! own lists with support, and items the coder wrote, are not put in doubt.
 
-use serde::Serialize;
-
-use super::answer::{array_values, span_prob};
+use super::answer::{span_prob, string_value};
+use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::{Flag, Item, Origin};
 use crate::record::Track;
 
-#[derive(Serialize)]
-struct ItemView {
-    text: String,
-    note: String,
+pub struct Task {
+    /// Indices of the items asked about.
+    pub doubtful: Vec<usize>,
 }
 
-pub struct Task;
+/// True when an item needs the model's check.
+pub fn in_doubt(it: &Item) -> bool {
+    it.origin != Origin::Coder
+        && (it.origin == Origin::Rule
+            || it.flags.iter().any(|f| {
+                matches!(
+                    f,
+                    Flag::NoEvidence | Flag::Conflict(_) | Flag::LowConfidence
+                )
+            }))
+}
+
+fn note(it: &Item) -> String {
+    let mut notes: Vec<String> = it
+        .flags
+        .iter()
+        .filter_map(|f| match f {
+            Flag::Note(n) | Flag::Conflict(n) => Some(n.clone()),
+            Flag::NoEvidence => Some("病案中未找到原文".into()),
+            _ => None,
+        })
+        .collect();
+    if let Some(s) = &it.source {
+        notes.push(s.clone());
+    }
+    notes.join("；")
+}
 
 impl Task {
     pub fn new(items: &[Item]) -> Option<Task> {
-        (!items.is_empty()).then_some(Task)
-    }
-
-    pub fn view(&self, track: Track, items: &[Item]) -> impl Serialize {
-        let items: Vec<ItemView> = items
+        let doubtful: Vec<usize> = items
             .iter()
-            .map(|i| ItemView {
-                text: i.text.clone(),
-                note: i
-                    .flags
-                    .iter()
-                    .map(|f| match f {
-                        Flag::Note(n) => n.clone(),
-                        Flag::Conflict(c) => c.clone(),
-                        Flag::NoEvidence => "病案中未找到原文".into(),
-                        _ => String::new(),
-                    })
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("；"),
-            })
+            .enumerate()
+            .filter(|(_, i)| in_doubt(i))
+            .map(|(k, _)| k)
             .collect();
-        minijinja::context! { track => track.label(), track_zh => track.label_zh(), items => items }
+        (!doubtful.is_empty()).then_some(Task { doubtful })
     }
 
-    pub fn schema(&self, items: &[Item]) -> serde_json::Value {
-        let n = items.len();
-        serde_json::json!({
-            "type": "object",
-            "properties": {"keep": {"type": "array", "items": {"type": "string", "enum": ["y", "n"]}, "minItems": n, "maxItems": n}},
-            "required": ["keep"]
-        })
+    pub fn questions(&self, track: Track, items: &[Item]) -> Vec<Question> {
+        let others: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        self.doubtful
+            .iter()
+            .map(|&k| {
+                Question::new(
+                    minijinja::context! {
+                        track => track.label(), track_zh => track.label_zh(), others => others,
+                        item => items[k].text, note => note(&items[k])
+                    },
+                    enum_answer("keep", &["y", "n"]),
+                )
+            })
+            .collect()
     }
 
-    pub fn apply(&self, items: &[Item], c: &Completion, low: f32) -> Result<Vec<Item>, String> {
-        let keep = array_values(&c.text, "keep")
-            .ok_or_else(|| format!("answer is not {{\"keep\":[…]}}: {}", c.text))?;
-        if keep.len() != items.len() {
-            return Err(format!("{} answers for {} items", keep.len(), items.len()));
+    pub fn apply(
+        &self,
+        items: &[Item],
+        answers: &[Completion],
+        low: f32,
+    ) -> Result<Vec<Item>, String> {
+        let mut keep = vec![true; items.len()];
+        let mut prob = vec![None; items.len()];
+        for (&k, c) in self.doubtful.iter().zip(answers) {
+            let (yn, range) = string_value(&c.text, "keep")
+                .filter(|(v, _)| v == "y" || v == "n")
+                .ok_or_else(|| format!("answer is not {{\"keep\":\"y\"|\"n\"}}: {}", c.text))?;
+            keep[k] = yn == "y";
+            prob[k] = Some(span_prob(c, &range));
         }
         let mut out = Vec::new();
-        for (it, (yn, range)) in items.iter().zip(keep) {
-            let p = span_prob(c, &range);
-            if yn == "n" && it.origin != Origin::Coder {
+        for (k, it) in items.iter().enumerate() {
+            if !keep[k] {
                 continue;
             }
             let mut it = it.clone();
-            if yn == "y" {
+            if let Some(p) = prob[k] {
                 it.confidence = Some(it.confidence.unwrap_or(1.0).min(p));
                 if p < low {
                     it.flag(Flag::LowConfidence);

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::TableArgs;
-use crate::agents::{Agents, AgentsConfig};
+use crate::agents::{AgentRole, Agents, AgentsConfig};
 use crate::config::Config;
 use crate::pipeline::{CodingContext, Engine};
 use crate::record::{self, Record};
@@ -34,6 +34,10 @@ pub struct AgentArgs {
     /// Run every stage by retrieval and rules, even if a model is configured.
     #[arg(long)]
     pub no_agents: bool,
+    /// Switch one agent off (its stage runs by retrieval and rules), e.g.
+    /// `validate` (both tracks) or `validate_procedure`; repeatable.
+    #[arg(long, value_name = "AGENT")]
+    pub agent_off: Vec<String>,
 }
 
 /// Loads both code tables and opens (building if needed) their indexes.
@@ -95,6 +99,22 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
     }
     if let Some(n) = args.gpu_layers {
         model.gpu_layers = n;
+    }
+    for off in &args.agent_off {
+        let roles: Vec<AgentRole> = AgentRole::ALL
+            .into_iter()
+            .filter(|r| r.name() == off || r.name().starts_with(&format!("{off}_")))
+            .collect();
+        if roles.is_empty() {
+            let known: Vec<_> = AgentRole::ALL.iter().map(|r| r.name()).collect();
+            anyhow::bail!(
+                "--agent-off {off}: unknown agent (one of {}, or a stage name)",
+                known.join(", ")
+            );
+        }
+        for r in roles {
+            cfg.agent.entry(r.name().to_string()).or_default().enabled = false;
+        }
     }
     let has_server = model.server.is_some();
     let model_path = model.path.clone();

@@ -22,13 +22,19 @@ pub struct EvalArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Only the first N records of the input.
+    #[arg(long)]
+    pub limit: Option<usize>,
     #[command(flatten)]
     pub agents: super::context::AgentArgs,
 }
 
 pub fn run(args: EvalArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let ablation = Ablation::parse(&args.ablate).map_err(anyhow::Error::msg)?;
-    let records = context::load_records(&args.files, &[])?;
+    let mut records = context::load_records(&args.files, &[])?;
+    if let Some(n) = args.limit {
+        records.truncate(n);
+    }
     let with_gold = records.iter().filter(|r| !r.gold.is_empty()).count();
     if with_gold == 0 {
         anyhow::bail!(
