@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::common::TableArgs;
@@ -173,25 +172,35 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let ctx = Arc::new(context::coding_context(tables)?);
     let tables_load_ms = t.elapsed().as_secs_f64() * 1e3;
-    let cfg = context::agents_config(&args.agents)?
-        .context("bench needs a model: pass --model GGUF or configure models/agents.toml")?;
-    let agents = Agents::load(cfg.clone())?;
-    let model = agents.model_name().to_string();
-    let model_load_ms = agents.stats().model_load_ms;
-    let mut engine = Engine::with_agents(ctx.clone(), agents);
+    let cfg = context::agents_config(&args.agents)?;
+    let (mut engine, model, model_load_ms) = match &cfg {
+        Some(c) => {
+            let agents = Agents::load(c.clone())?;
+            let model = agents.model_name().to_string();
+            let ms = agents.stats().model_load_ms;
+            (Engine::with_agents(ctx.clone(), agents), model, ms)
+        }
+        // No model: the figures are those of the retrieval-and-rules pipeline.
+        None => (
+            Engine::new(ctx.clone()),
+            "none (retrieval + rules)".to_string(),
+            0.0,
+        ),
+    };
     let cancel = context::ctrlc_flag();
     let mut sink = |_e| {};
     let mut ctl = Control::new(&cancel, &mut sink);
     let shared = measure(&mut engine, &records, &mut ctl)?;
-    let naive = if args.no_naive {
-        None
-    } else {
-        let n = args.naive_limit.unwrap_or(records.len()).min(records.len());
-        // Same model, loaded again: the naive path must not see the shared path's cache.
-        let mut agents = Agents::load(cfg)?;
-        agents.set_naive(true);
-        let mut naive_engine = Engine::with_agents(ctx, agents);
-        Some(measure(&mut naive_engine, &records[..n], &mut ctl)?)
+    let naive = match cfg {
+        Some(cfg) if !args.no_naive => {
+            let n = args.naive_limit.unwrap_or(records.len()).min(records.len());
+            // Same model, loaded again: the naive path must not see the shared path's cache.
+            let mut agents = Agents::load(cfg)?;
+            agents.set_naive(true);
+            let mut naive_engine = Engine::with_agents(ctx, agents);
+            Some(measure(&mut naive_engine, &records[..n], &mut ctl)?)
+        }
+        _ => None,
     };
     let report = BenchReport {
         speedup: naive
