@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::common::TableArgs;
 use crate::agents::{AgentRole, Agents, AgentsConfig};
 use crate::config::Config;
+use crate::pipeline::priors::Priors;
 use crate::pipeline::{CodingContext, Engine};
 use crate::record::{self, Record};
 use crate::search::Matcher;
@@ -54,7 +55,31 @@ pub fn coding_context(tables: &TableArgs) -> anyhow::Result<CodingContext> {
     };
     let diagnoses = load(&diag_path, CodeSystem::Icd10)?;
     let procedures = load(&proc_path, CodeSystem::Icd9Cm3)?;
-    Ok(CodingContext::new(diagnoses, procedures))
+    let mut ctx = CodingContext::new(diagnoses, procedures);
+    let priors_path = match &tables.priors {
+        Some(p) if p.as_os_str() == "none" => None,
+        Some(p) => Some(p.clone()),
+        None => default_priors_path().ok().filter(|p| p.is_file()),
+    };
+    if let Some(p) = priors_path {
+        let priors = Priors::load(&p)?;
+        tracing::info!(path = %p.display(), records = priors.records, "principal priors loaded");
+        ctx = ctx.with_priors(priors);
+    }
+    if tables.closed_label_set {
+        if ctx.priors.is_none() {
+            anyhow::bail!(
+                "--closed-label-set needs priors: run `icdflow learn` or pass --priors PATH"
+            );
+        }
+        ctx.settings.closed_label_set = true;
+    }
+    Ok(ctx)
+}
+
+/// `priors.json` in the user data dir (written by `icdflow learn`).
+pub fn default_priors_path() -> anyhow::Result<PathBuf> {
+    Ok(Config::load()?.data_dir()?.join("priors.json"))
 }
 
 /// Where the shipped agents file is looked for: `./models/agents.toml`, then

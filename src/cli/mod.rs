@@ -8,6 +8,7 @@ pub mod context;
 pub mod eval;
 pub mod import;
 pub mod index;
+pub mod learn;
 pub mod logging;
 pub mod lookup;
 pub mod tui;

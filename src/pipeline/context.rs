@@ -18,6 +18,9 @@ pub struct Settings {
     pub recover_omissions: bool,
     /// Shortest table name (chars) accepted when recovering from narrative.
     pub recover_min_chars: usize,
+    /// Map keeps only codes seen in the learned history (a closed label set,
+    /// as in shared-task evaluations); needs priors.
+    pub closed_label_set: bool,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
             min_match_score: 0.5,
             recover_omissions: false,
             recover_min_chars: 6,
+            closed_label_set: false,
         }
     }
 }
@@ -42,6 +46,8 @@ pub struct CodingContext {
     pub cues: Vec<(String, String)>,
     /// Code Also rules resolved against the procedure table.
     pub rules: ResolvedRules,
+    /// Principal-code priors from the hospital's coded history, if learned.
+    pub priors: Option<super::priors::Priors>,
 }
 
 impl CodingContext {
@@ -54,7 +60,14 @@ impl CodingContext {
             procedures,
             settings: Settings::default(),
             cues: mine::cues(),
+            priors: None,
         }
+    }
+
+    /// Uses principal-code priors in Prioritization.
+    pub fn with_priors(mut self, priors: super::priors::Priors) -> Self {
+        self.priors = Some(priors);
+        self
     }
 
     /// Replaces the Code Also rules (e.g. with a user rules file).

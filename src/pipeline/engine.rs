@@ -130,6 +130,19 @@ impl Engine {
             let input = run.track(track).input_of(kind).to_vec();
             if !state.enabled {
                 let mut trace = Trace::new(Method::Off);
+                if kind == StageKind::Standardize {
+                    // The first stage has no input: switched off, it hands on
+                    // the field's items as written.
+                    trace.note("stage switched off: the field's items as written");
+                    let raw = stages::standardize::raw_items(record, track);
+                    jobs.push(StageJob {
+                        track,
+                        items: raw,
+                        input,
+                        trace,
+                    });
+                    continue;
+                }
                 trace.note("stage switched off: input passed through");
                 jobs.push(StageJob {
                     track,

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod context;
 pub mod engine;
 pub mod item;
+pub mod priors;
 pub mod run;
 pub mod stage;
 pub mod stages;

@@ -28,7 +28,7 @@ pub fn run_rule_stage(
     Ok(match kind {
         StageKind::Standardize => standardize::run(ctx, record, track),
         StageKind::Mine => mine::run(ctx, record, input, &ctx.cues),
-        StageKind::Prioritize => prioritize::run(track, input),
+        StageKind::Prioritize => prioritize::run(track, input, ctx.priors.as_ref()),
         StageKind::CodeAlso => {
             let mut trace = Trace::new(Method::Rules);
             let exp = crate::rules::expand(record, input, &ctx.rules, ctx.procedures.terminology());

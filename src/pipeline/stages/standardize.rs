@@ -62,6 +62,31 @@ pub fn run(ctx: &CodingContext, record: &Record, track: Track) -> (Vec<Item>, Tr
     (items, trace)
 }
 
+/// The field's items as written, unstandardized: what the pipeline gets
+/// when Standardization is switched off (the Map stage then looks the raw
+/// text up directly).
+pub fn raw_items(record: &Record, track: Track) -> Vec<Item> {
+    let Some(si) = source_fields(track).iter().find_map(|f| {
+        record
+            .section_index(f)
+            .filter(|&i| !record.sections[i].text.trim().is_empty())
+    }) else {
+        return Vec::new();
+    };
+    split_field(&record.sections[si].text)
+        .into_iter()
+        .map(|p| {
+            let mut it = Item::new(p.text.clone(), Origin::Rule).with_source(p.text.clone());
+            it.evidence.push(Span {
+                section: si,
+                start: p.start,
+                end: p.end,
+            });
+            it
+        })
+        .collect()
+}
+
 /// Rewrites one raw piece as one or more canonical items.
 pub fn standardize_piece(
     ctx: &CodingContext,
