@@ -30,6 +30,17 @@ pub struct Canon {
 }
 
 impl Canon {
+    /// The variant spellings written in Chinese (not the canonical forms'
+    /// rules onto themselves), with their canonical form: `冠心病` →
+    /// `冠状动脉粥样硬化性心脏病`. Lets pinyin initials of a common short
+    /// name (`gxb`) find the table's long one.
+    pub fn cjk_variants(&self) -> impl Iterator<Item = (String, &str)> + '_ {
+        self.rules.values().flatten().filter_map(|(from, to)| {
+            let from: String = from.iter().collect();
+            (from != *to && crate::text::has_cjk(&from)).then_some((from, to.as_str()))
+        })
+    }
+
     /// Parses rules in the `variant => canonical` format. Blank lines and
     /// `#` comments are skipped; malformed lines are reported by number.
     pub fn parse(text: &str) -> Result<Canon, String> {

@@ -288,6 +288,23 @@ impl Matcher {
                 }
             }
         }
+        // Common short names of the synonym list (冠心病 for the table's
+        // 冠状动脉粥样硬化性心脏病) answer to their own initials.
+        for (variant, _) in Canon::bundled().cjk_variants() {
+            let ini = initials(&variant);
+            if ini.starts_with(&q) {
+                let s = if ini.len() == q.len() {
+                    0.93
+                } else {
+                    0.6 + 0.3 * q.len() as f32 / ini.len() as f32
+                };
+                let mut exact = Hits::new(&self.term, hits.opts);
+                self.exact_hits(&variant, &mut exact);
+                for (i, _, _) in exact.out {
+                    found.push((s, i));
+                }
+            }
+        }
         // Best first, shorter names first on ties, so that only the hits
         // that can make the cut are kept (a two-letter query can start
         // thousands of names).
