@@ -143,6 +143,10 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
     }
     let has_server = model.server.is_some();
     let model_path = model.path.clone();
+    if !has_server && !explicit && !cfg!(feature = "llama") {
+        tracing::warn!("built without llama.cpp: the default agents file is not used");
+        return Ok(None);
+    }
     if !has_server {
         let path = model_path.as_ref().map(|p| cfg.resolve(p));
         match path {
