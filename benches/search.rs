@@ -6,44 +6,15 @@
 //! `cargo bench --no-default-features --bench search`
 //! (`examples/search_bench.rs` prints the same figures as a p50/p99 table.)
 
+mod support;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use icdflow::search::{MatchOptions, Matcher};
-use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
-
-fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
-}
-
-/// `code name` per line, split at the first space.
-fn load_dat(path: &Path, system: CodeSystem) -> Option<Arc<Terminology>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let entries: Vec<CodeEntry> = text
-        .lines()
-        .filter_map(|l| {
-            let (c, n) = l.trim().split_once(' ')?;
-            Some(CodeEntry {
-                code: c.to_string(),
-                name: n.trim().to_string(),
-                kind: CodeKind::Code,
-                aliases: vec![],
-                assignable: true,
-                parent: None,
-            })
-        })
-        .collect();
-    let fp = format!("bench-{}", text.len());
-    Some(Arc::new(Terminology::from_entries(
-        system,
-        path.display().to_string(),
-        fp,
-        entries,
-    )))
-}
+use icdflow::terminology::CodeSystem;
+use support::shared_table;
 
 /// Name, prefix and pinyin queries for one table.
 struct Queries {
@@ -75,31 +46,16 @@ const PROC: Queries = Queries {
 };
 
 fn bench(c: &mut Criterion) {
-    let dir = data_dir().join("terminology");
     let tables = [
-        (
-            "gl2",
-            dir.join("gl2-diagnoses.dat"),
-            CodeSystem::Icd10,
-            DIAG,
-        ),
-        (
-            "gl3",
-            dir.join("gl3-procedures.dat"),
-            CodeSystem::Icd9Cm3,
-            PROC,
-        ),
+        ("gl2", "gl2-diagnoses.dat", CodeSystem::Icd10, DIAG),
+        ("gl3", "gl3-procedures.dat", CodeSystem::Icd9Cm3, PROC),
     ];
     let opts = MatchOptions {
         limit: 10,
         assignable_only: true,
     };
-    for (label, path, system, queries) in tables {
-        let Some(term) = load_dat(&path, system) else {
-            eprintln!(
-                "skipping: {} not found (shared data absent)",
-                path.display()
-            );
+    for (label, file, system, queries) in tables {
+        let Some(term) = shared_table(file, system) else {
             return;
         };
 

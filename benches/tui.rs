@@ -16,7 +16,7 @@ use std::sync::Arc;
 use icdflow::pipeline::{CodingContext, Engine};
 use icdflow::search::Matcher;
 use icdflow::session::{Session, SessionStore};
-use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
+use icdflow::terminology::{CodeSystem, Terminology};
 use icdflow::tui::action::Action;
 use icdflow::tui::app::{App, AppConfig};
 use icdflow::tui::clipboard::MemoryClipboard;
@@ -42,17 +42,15 @@ fn big_context(n: usize) -> Arc<CodingContext> {
         "贫血",
         "脑梗死",
     ];
-    let entries = (0..n)
-        .map(|i| CodeEntry {
-            code: format!("X{:02}.{:03}", i / 1000, i % 1000),
-            name: format!("{}{}{}型", words[i % 12], words[(i / 12) % 12], i % 7),
-            kind: CodeKind::Code,
-            aliases: Vec::new(),
-            assignable: true,
-            parent: None,
+    let rows: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            (
+                format!("X{:02}.{:03}", i / 1000, i % 1000),
+                format!("{}{}{}型", words[i % 12], words[(i / 12) % 12], i % 7),
+            )
         })
         .collect();
-    let diag = Terminology::from_entries(CodeSystem::Icd10, "bench", "bench", entries);
+    let diag = Terminology::from_pairs(CodeSystem::Icd10, "bench", &rows);
     Arc::new(CodingContext::new(
         Matcher::linear(Arc::new(diag)),
         Matcher::linear(Arc::new(sample::procedures_table())),

@@ -13,57 +13,19 @@
 //! `--linear` also scores the linear baseline (CHIP-CDN on 500 texts only: it
 //! scans 40k names per query); `--fail N` prints N misses of the tuning half.
 
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use calamine::{open_workbook_auto, Data, Reader};
 use icdflow::search::{MatchOptions, Matcher, Tier};
-use icdflow::terminology::{normalize_code, CodeEntry, CodeKind, CodeSystem, Terminology};
+use icdflow::terminology::{normalize_code, CodeSystem, Terminology};
 use icdflow::text::normalize_name;
-use sha2::{Digest, Sha256};
-
-fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
-}
-
-fn entry(code: &str, name: &str) -> CodeEntry {
-    CodeEntry {
-        code: code.to_string(),
-        name: name.to_string(),
-        kind: CodeKind::Code,
-        aliases: vec![],
-        assignable: true,
-        parent: None,
-    }
-}
-
-fn fingerprint(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// `code name` per line, split at the first space.
-fn load_dat(path: &Path, system: CodeSystem) -> Terminology {
-    let bytes = std::fs::read(path).expect("read table");
-    let text = String::from_utf8_lossy(&bytes);
-    let entries = text
-        .lines()
-        .filter_map(|l| {
-            let (c, n) = l.trim().split_once(' ')?;
-            Some(entry(c, n.trim()))
-        })
-        .collect();
-    Terminology::from_entries(
-        system,
-        path.display().to_string(),
-        fingerprint(&bytes),
-        entries,
-    )
-}
+use support::{data_dir, shared_table};
 
 fn cell(row: &[Data], i: Option<usize>) -> String {
     i.and_then(|i| row.get(i))
@@ -370,22 +332,23 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let data = data_dir();
-    let gl2 = data.join("terminology/gl2-diagnoses.dat");
-    let gl3 = data.join("terminology/gl3-procedures.dat");
     let jc = data.join("records/jointcoder-samples.xlsx");
     let bj = data.join("terminology/beijing-clinical-v601.xlsx");
     let cdn = data.join("normalization/chip-cdn-train.json");
-    for p in [&gl2, &gl3, &jc, &bj, &cdn] {
+    for p in [&jc, &bj, &cdn] {
         if !p.exists() {
             println!("skipping: {} not found (shared data absent)", p.display());
             return;
         }
     }
-
-    let diag = Arc::new(load_dat(&gl2, CodeSystem::Icd10));
-    let proc = Arc::new(load_dat(&gl3, CodeSystem::Icd9Cm3));
-    let md = Matcher::in_memory(diag.clone()).expect("index gl2");
-    let mp = Matcher::in_memory(proc.clone()).expect("index gl3");
+    let (Some(diag), Some(proc)) = (
+        shared_table("gl2-diagnoses.dat", CodeSystem::Icd10),
+        shared_table("gl3-procedures.dat", CodeSystem::Icd9Cm3),
+    ) else {
+        return;
+    };
+    let md = Matcher::in_memory(diag).expect("index gl2");
+    let mp = Matcher::in_memory(proc).expect("index gl3");
     let (gd, gp, dlists, plists) = jointcoder_gold(&jc);
     println!("== JointCoder gold names → 国临 codes (top-1 exact code, recall@5)");
     let show = fails > 0;
@@ -457,22 +420,18 @@ fn main() {
         }
     }
 
-    // 北京临床版: first sheet, code and name in the first two columns.
-    let rows = sheet_rows(&bj);
-    let bytes = std::fs::read(&bj).expect("read xlsx");
-    let entries: Vec<CodeEntry> = rows
+    // 北京临床版: first sheet, code and name in the first two columns, as a
+    // flat table (names are scored with headings included, so the
+    // importer's synthetic headings would be extra candidates).
+    let rows: Vec<(String, String)> = sheet_rows(&bj)
         .iter()
-        .filter_map(|r| {
-            let c = cell(r, Some(0));
-            let n = cell(r, Some(1));
-            (!c.is_empty() && !n.is_empty()).then(|| entry(&c, &n))
-        })
+        .map(|r| (cell(r, Some(0)), cell(r, Some(1))))
+        .filter(|(c, n)| !c.is_empty() && !n.is_empty())
         .collect();
-    let bj_term = Arc::new(Terminology::from_entries(
+    let bj_term = Arc::new(Terminology::from_pairs(
         CodeSystem::Icd10,
         "北京临床版 v6.01",
-        fingerprint(&bytes),
-        entries,
+        &rows,
     ));
     let table_names: HashSet<String> = bj_term
         .entries()

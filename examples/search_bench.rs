@@ -12,47 +12,14 @@
 //! "self top-1" column is how often the perturbed name still finds its own
 //! code first.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use icdflow::search::{initials, MatchOptions, Matcher};
-use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
-use sha2::{Digest, Sha256};
-
-fn data_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
-}
-
-/// `code name` per line, split at the first space.
-fn load_dat(path: &Path, system: CodeSystem) -> Option<Arc<Terminology>> {
-    let bytes = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    let entries = text
-        .lines()
-        .filter_map(|l| {
-            let (c, n) = l.trim().split_once(' ')?;
-            Some(CodeEntry {
-                code: c.to_string(),
-                name: n.trim().to_string(),
-                kind: CodeKind::Code,
-                aliases: vec![],
-                assignable: true,
-                parent: None,
-            })
-        })
-        .collect();
-    let fp: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Some(Arc::new(Terminology::from_entries(
-        system,
-        path.display().to_string(),
-        fp,
-        entries,
-    )))
-}
+use icdflow::terminology::CodeSystem;
+use support::shared_table;
 
 /// Small deterministic generator (xorshift64*), so runs are comparable.
 struct Rng(u64);
@@ -159,25 +126,16 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let dir = data_dir().join("terminology");
     let tables = [
-        ("国临2.0", dir.join("gl2-diagnoses.dat"), CodeSystem::Icd10),
-        (
-            "国临3.0",
-            dir.join("gl3-procedures.dat"),
-            CodeSystem::Icd9Cm3,
-        ),
+        ("国临2.0", "gl2-diagnoses.dat", CodeSystem::Icd10),
+        ("国临3.0", "gl3-procedures.dat", CodeSystem::Icd9Cm3),
     ];
     let root = std::env::temp_dir().join(format!("icdflow-bench-{}", std::process::id()));
 
     println!("index                 rows   build (disk)  size      open (reuse)  build (memory)");
     let mut loaded = Vec::new();
-    for (label, path, system) in &tables {
-        let Some(term) = load_dat(path, *system) else {
-            println!(
-                "skipping: {} not found (shared data absent)",
-                path.display()
-            );
+    for (label, file, system) in tables {
+        let Some(term) = shared_table(file, system) else {
             return;
         };
         let stats = Matcher::build_index(&term, &root).expect("build index");
@@ -196,7 +154,7 @@ fn main() {
             open_time,
             mem_time,
         );
-        loaded.push((*label, term, opened));
+        loaded.push((label, term, opened));
         drop(mem);
     }
     let _ = std::fs::remove_dir_all(&root);
@@ -207,11 +165,16 @@ fn main() {
     for (label, term, indexed) in &loaded {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let entries = term.entries();
+        // Queries come from assignable rows: the matcher runs with
+        // `assignable_only`, so a heading could never find itself.
+        let rows: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i].assignable)
+            .collect();
         let mut names = Vec::new();
         let mut prefixes = Vec::new();
         let mut pinyins = Vec::new();
         while names.len() < n || prefixes.len() < n || pinyins.len() < n {
-            let i = rng.below(entries.len());
+            let i = rows[rng.below(rows.len())];
             let e = &entries[i];
             if names.len() < n {
                 names.push((name_query(&mut rng, &e.name), i));

@@ -12,7 +12,8 @@ use icdflow::record::{fields, GoldCode, Record};
 use icdflow::rules::{
     expand, redundant, Basis, GroupKind, ResolvedRules, RuleIndex, RuleSet, Site,
 };
-use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
+use icdflow::terminology::dat::read_dat;
+use icdflow::terminology::{CodeSystem, Terminology};
 
 fn shared() -> Option<PathBuf> {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
@@ -24,28 +25,16 @@ fn shared() -> Option<PathBuf> {
     }
 }
 
-fn entry(code: &str, name: &str) -> CodeEntry {
-    CodeEntry {
-        code: code.to_string(),
-        name: name.to_string(),
-        kind: CodeKind::Code,
-        aliases: vec![],
-        assignable: true,
-        parent: None,
-    }
-}
-
-/// `code name` per line, split at the first space.
+/// The table's rows as a flat table (no synthetic headings), so rules
+/// resolve against exactly the codes the file lists.
 fn load_dat(path: &Path) -> Terminology {
-    let text = std::fs::read_to_string(path).expect("read .dat");
-    let entries = text
-        .lines()
-        .filter_map(|l| {
-            let (c, n) = l.trim().split_once(' ')?;
-            Some(entry(c, n.trim()))
-        })
+    let rows: Vec<_> = read_dat(path)
+        .expect("read .dat")
+        .rows
+        .into_iter()
+        .map(|r| (r.code, r.name))
         .collect();
-    Terminology::from_entries(CodeSystem::Icd9Cm3, "gl3-procedures.dat", "test", entries)
+    Terminology::from_pairs(CodeSystem::Icd9Cm3, "gl3-procedures.dat", &rows)
 }
 
 fn gl3() -> Option<Terminology> {
@@ -84,8 +73,7 @@ fn mini_table() -> Terminology {
         ("39.9000", "周围（非冠状的）血管非药物洗脱支架置入"),
         ("39.5000", "其他非冠状血管成形术"),
     ];
-    let entries = rows.iter().map(|(c, n)| entry(c, n)).collect();
-    Terminology::from_entries(CodeSystem::Icd9Cm3, "mini", "mini", entries)
+    Terminology::from_pairs(CodeSystem::Icd9Cm3, "mini", &rows)
 }
 
 fn added_codes(items: &[Item]) -> Vec<String> {

@@ -6,48 +6,26 @@ use std::sync::{Arc, OnceLock};
 
 use icdflow::cli::lookup::{guess_system, run_with, LookupArgs, SystemChoice};
 use icdflow::search::{initials, variant_key, MatchOptions, Matcher, Tier};
+use icdflow::terminology::dat::read_dat;
 use icdflow::terminology::{normalize_code, CodeEntry, CodeKind, CodeSystem, Terminology};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
 }
 
-fn entry(code: &str, name: &str) -> CodeEntry {
-    CodeEntry {
-        code: code.into(),
-        name: name.into(),
-        kind: CodeKind::Code,
-        aliases: vec![],
-        assignable: true,
-        parent: None,
-    }
-}
-
-/// `code name` per line, split at the first space (the .dat table format).
+/// The table's rows as a flat table (no synthetic headings: a code's path
+/// is the code alone); `None` when the file is absent.
 fn load_dat(path: &Path, system: CodeSystem) -> Option<Arc<Terminology>> {
-    let bytes = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    let entries = text
-        .lines()
-        .filter_map(|l| {
-            let (c, n) = l.trim().split_once(' ')?;
-            Some(entry(c, n.trim()))
-        })
+    let rows: Vec<_> = read_dat(path)
+        .ok()?
+        .rows
+        .into_iter()
+        .map(|r| (r.code, r.name))
         .collect();
-    // Length plus a sample of bytes is enough to tell the shared tables apart.
-    let fp = format!(
-        "{}-{:x}",
-        bytes.len(),
-        bytes
-            .iter()
-            .step_by(97)
-            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(*b as u64))
-    );
-    Some(Arc::new(Terminology::from_entries(
+    Some(Arc::new(Terminology::from_pairs(
         system,
         path.display().to_string(),
-        fp,
-        entries,
+        &rows,
     )))
 }
 
@@ -240,9 +218,13 @@ fn lookup_command_prints_text_and_json() {
 fn fixture(system: CodeSystem, fp: &str, rows: &[(&str, &str, bool)]) -> Arc<Terminology> {
     let entries = rows
         .iter()
-        .map(|(c, n, a)| CodeEntry {
-            assignable: *a,
-            ..entry(c, n)
+        .map(|&(code, name, assignable)| CodeEntry {
+            code: code.into(),
+            name: name.into(),
+            kind: CodeKind::Code,
+            aliases: vec![],
+            assignable,
+            parent: None,
         })
         .collect();
     Arc::new(Terminology::from_entries(system, "fixture", fp, entries))

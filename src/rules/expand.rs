@@ -326,7 +326,6 @@ mod tests {
     use super::*;
     use crate::record::fields;
     use crate::rules::RuleSet;
-    use crate::terminology::{CodeEntry, CodeKind};
 
     fn table() -> Terminology {
         let rows = [
@@ -346,18 +345,7 @@ mod tests {
             ("96.0400", "气管内插管"),
             ("96.7201", "呼吸机治疗[大于等于96小时]"),
         ];
-        let entries = rows
-            .iter()
-            .map(|(c, n)| CodeEntry {
-                code: c.to_string(),
-                name: n.to_string(),
-                kind: CodeKind::Code,
-                aliases: vec![],
-                assignable: true,
-                parent: None,
-            })
-            .collect();
-        Terminology::from_entries(CodeSystem::Icd9Cm3, "mini", "fp", entries)
+        Terminology::from_pairs(CodeSystem::Icd9Cm3, "mini", &rows)
     }
 
     fn codes(e: &Expansion) -> Vec<&str> {

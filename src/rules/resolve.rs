@@ -347,21 +347,9 @@ pub(crate) fn count_families(rules: &ResolvedRules) -> HashMap<String, GroupKind
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::terminology::{CodeEntry, CodeKind};
 
     pub(crate) fn table(codes: &[(&str, &str)]) -> Terminology {
-        let entries = codes
-            .iter()
-            .map(|(c, n)| CodeEntry {
-                code: c.to_string(),
-                name: n.to_string(),
-                kind: CodeKind::Code,
-                aliases: vec![],
-                assignable: true,
-                parent: None,
-            })
-            .collect();
-        Terminology::from_entries(CodeSystem::Icd9Cm3, "test", "fp", entries)
+        Terminology::from_pairs(CodeSystem::Icd9Cm3, "test", codes)
     }
 
     #[test]

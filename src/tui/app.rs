@@ -1233,16 +1233,16 @@ impl App {
     }
 
     fn search_mode(&mut self, a: Action) {
-        let page = self.size.height.saturating_sub(10).max(1) as isize;
+        let step = popup_step(&a, self.size.height);
         let Overlay::Search(s) = &mut self.overlay else {
             return;
         };
+        if let Some(d) = step {
+            s.list.cursor = step_index(s.list.cursor, d, s.hits.len());
+            return;
+        }
         match a {
             Action::Close => self.overlay = Overlay::None,
-            Action::Up => s.list.cursor = step_index(s.list.cursor, -1, s.hits.len()),
-            Action::Down => s.list.cursor = step_index(s.list.cursor, 1, s.hits.len()),
-            Action::PageUp => s.list.cursor = step_index(s.list.cursor, -page, s.hits.len()),
-            Action::PageDown => s.list.cursor = step_index(s.list.cursor, page, s.hits.len()),
             Action::SwitchTable => {
                 s.track = match s.track {
                     Track::Diagnosis => Track::Procedure,
@@ -1363,16 +1363,16 @@ impl App {
     }
 
     fn picker_mode(&mut self, a: Action) {
-        let page = self.size.height.saturating_sub(10).max(1) as isize;
+        let step = popup_step(&a, self.size.height);
         let Overlay::Picker(p) = &mut self.overlay else {
             return;
         };
+        if let Some(d) = step {
+            p.list.cursor = step_index(p.list.cursor, d, p.hits.len());
+            return;
+        }
         match a {
             Action::Close => self.overlay = Overlay::None,
-            Action::Up => p.list.cursor = step_index(p.list.cursor, -1, p.hits.len()),
-            Action::Down => p.list.cursor = step_index(p.list.cursor, 1, p.hits.len()),
-            Action::PageUp => p.list.cursor = step_index(p.list.cursor, -page, p.hits.len()),
-            Action::PageDown => p.list.cursor = step_index(p.list.cursor, page, p.hits.len()),
             Action::Select => {
                 if let Some(&i) = p.hits.get(p.list.cursor) {
                     self.overlay = Overlay::None;
@@ -1433,6 +1433,19 @@ impl App {
             tracing::warn!("{text}");
         }
         self.status = Some((text, level));
+    }
+}
+
+/// How far a key moves the cursor of a popup list (code search, record
+/// picker) on a screen `height` rows high: a row, or a page of the popup.
+fn popup_step(a: &Action, height: u16) -> Option<isize> {
+    let page = height.saturating_sub(10).max(1) as isize;
+    match a {
+        Action::Up => Some(-1),
+        Action::Down => Some(1),
+        Action::PageUp => Some(-page),
+        Action::PageDown => Some(page),
+        _ => None,
     }
 }
 

@@ -58,6 +58,20 @@ pub fn harness_with(
     h: u16,
     cfg: impl FnOnce(&mut AppConfig),
 ) -> Harness {
+    let worker = InlineWorker::new(sample::engine());
+    open_app(records, run, Box::new(worker), w, h, cfg)
+}
+
+/// The app of every harness: `worker` drives it, the rest as
+/// [`harness_with`] says.
+fn open_app(
+    records: Vec<Record>,
+    run: Option<Run>,
+    worker: Box<dyn WorkerHandle>,
+    w: u16,
+    h: u16,
+    cfg: impl FnOnce(&mut AppConfig),
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(&dir);
     if let Some(r) = run {
@@ -66,16 +80,7 @@ pub fn harness_with(
     let clip = MemoryClipboard::default();
     let mut c = config(&dir);
     cfg(&mut c);
-    let worker = InlineWorker::new(sample::engine());
-    let mut app = App::new(
-        records,
-        store,
-        Box::new(worker),
-        Box::new(clip.clone()),
-        c,
-        None,
-    )
-    .unwrap();
+    let mut app = App::new(records, store, worker, Box::new(clip.clone()), c, None).unwrap();
     app.handle(Action::Resize {
         width: w,
         height: h,
@@ -208,31 +213,12 @@ impl WorkerHandle for ScriptedWorker {
 
 /// An app driven by a [`ScriptedWorker`].
 pub fn scripted(run: Option<Run>, w: u16, h: u16) -> (Harness, ScriptedWorker) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store_in(&dir);
-    if let Some(r) = run {
-        preload(&store, r);
-    }
-    let clip = MemoryClipboard::default();
     let sw = ScriptedWorker::default();
     sw.send(WorkerMsg::Ready {
         engine: "agents (demo-1.7B) · GPU".into(),
         ctx: sample::context(),
     });
-    let mut app = App::new(
-        vec![sample::record()],
-        store,
-        Box::new(sw.clone()),
-        Box::new(clip.clone()),
-        config(&dir),
-        None,
-    )
-    .unwrap();
-    app.handle(Action::Resize {
-        width: w,
-        height: h,
-    });
-    app.pump();
-    app.status = None;
-    (Harness { app, dir, clip }, sw)
+    let records = vec![sample::record()];
+    let harness = open_app(records, run, Box::new(sw.clone()), w, h, |_| {});
+    (harness, sw)
 }

@@ -84,6 +84,27 @@ pub fn put_line(buf: &mut Buffer, x: u16, y: u16, w: u16, spans: Vec<Span<'_>>, 
     buf.set_line(x, y, &line, w);
 }
 
+/// Writes a list row with [`put_line`]: a selected row (`selected` holds
+/// the selection style) takes that style over every span and to the edge,
+/// any other row is padded with `fill`.
+pub fn put_row(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    w: u16,
+    spans: Vec<Span<'_>>,
+    fill: Style,
+    selected: Option<Style>,
+) {
+    match selected {
+        Some(sel) => {
+            let spans = spans.into_iter().map(|s| s.patch_style(sel)).collect();
+            put_line(buf, x, y, w, spans, sel);
+        }
+        None => put_line(buf, x, y, w, spans, fill),
+    }
+}
+
 /// A span cut to the columns left, returning how many it took.
 pub fn fit_span(text: &str, left: &mut usize, style: Style) -> Span<'static> {
     let t = width::truncate(text, *left);

@@ -1,13 +1,14 @@
 //! Popups over the panes: help, trace, code search, record picker and the
 //! list editor.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Widget};
 use ratatui::Frame;
 
-use super::{fit_span, put_line};
+use super::{fit_span, put_line, put_row};
 use crate::record::Track;
 use crate::tui::app::{App, Focus, Overlay};
 use crate::tui::keymap::Mode;
@@ -322,6 +323,49 @@ fn input_line(app: &App, query: &str, prefilled: bool) -> Vec<Span<'static>> {
     ]
 }
 
+/// Draws the frame of a query popup (code search, record picker): the
+/// bordered block, the query line and a dim info line. Returns the area
+/// left for the list, or `None` when the popup is too small for one.
+fn query_popup(
+    buf: &mut Buffer,
+    app: &App,
+    a: Rect,
+    title: &str,
+    query: &str,
+    prefilled: bool,
+    info: &str,
+) -> Option<Rect> {
+    let t = &app.cfg.theme;
+    let block = Block::bordered()
+        .border_style(t.border_focus)
+        .style(t.popup)
+        .title(Span::styled(title, t.title));
+    let inner = block.inner(a);
+    block.render(a, buf);
+    if inner.height < 3 {
+        return None;
+    }
+    let input = input_line(app, query, prefilled);
+    put_line(buf, inner.x, inner.y, inner.width, input, t.popup);
+    let info = vec![Span::styled(
+        width::truncate(info, inner.width as usize),
+        t.dim,
+    )];
+    put_line(buf, inner.x, inner.y + 1, inner.width, info, t.popup);
+    Some(Rect::new(
+        inner.x,
+        inner.y + 2,
+        inner.width,
+        inner.height - 2,
+    ))
+}
+
+/// First row to show of a list `h` rows high, so that the cursor's row is
+/// visible.
+fn scroll_offset(cursor: usize, h: usize) -> usize {
+    (cursor + 1).saturating_sub(h)
+}
+
 fn search(frame: &mut Frame, app: &App, a: Rect) {
     let Overlay::Search(s) = &app.overlay else {
         return;
@@ -340,24 +384,6 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
             Track::Procedure => "ICD-9-CM-3",
         }
     );
-    let block = Block::bordered()
-        .border_style(t.border_focus)
-        .style(t.popup)
-        .title(Span::styled(title, t.title));
-    let inner = block.inner(a);
-    let buf = frame.buffer_mut();
-    block.render(a, buf);
-    if inner.height < 3 {
-        return;
-    }
-    put_line(
-        buf,
-        inner.x,
-        inner.y,
-        inner.width,
-        input_line(app, &s.query, s.prefilled),
-        t.popup,
-    );
     let target = match s.target {
         Some((tt, k, _)) if tt == s.track => {
             format!("Enter sets the {} item · Tab inserts", k.title())
@@ -366,18 +392,10 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         None => "browse only (focus a list to apply)".to_string(),
     };
     let info = format!("{} hit(s) · {target}", s.hits.len());
-    put_line(
-        buf,
-        inner.x,
-        inner.y + 1,
-        inner.width,
-        vec![Span::styled(
-            width::truncate(&info, inner.width as usize),
-            t.dim,
-        )],
-        t.popup,
-    );
-    let body = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
+    let buf = frame.buffer_mut();
+    let Some(body) = query_popup(buf, app, a, &title, &s.query, s.prefilled, &info) else {
+        return;
+    };
     let (list_area, detail) = if body.width >= 90 {
         let lw = body.width * 11 / 20;
         (
@@ -391,13 +409,8 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
             Rect::new(body.x, body.y + body.height - dh, body.width, dh),
         )
     };
-    // The list scrolls to keep the selection visible.
     let h = list_area.height as usize;
-    let offset = if s.list.cursor >= h {
-        s.list.cursor + 1 - h
-    } else {
-        0
-    };
+    let offset = scroll_offset(s.list.cursor, h);
     let tbl = app.ctx.as_ref().map(|c| c.matcher(s.track).terminology());
     for (row, (i, m)) in s.hits.iter().enumerate().skip(offset).take(h).enumerate() {
         let sel = i == s.list.cursor;
@@ -412,20 +425,14 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         let name_w = left.saturating_sub(width::width(&tier));
         spans.push(fit_span(&width::fit(&m.name, name_w), &mut left, t.popup));
         spans.push(fit_span(&tier, &mut left, t.dim));
-        let fill = if sel { t.selected } else { t.popup };
-        if sel {
-            spans = spans
-                .into_iter()
-                .map(|x| x.patch_style(t.selected))
-                .collect();
-        }
-        put_line(
+        put_row(
             buf,
             list_area.x,
             list_area.y + row as u16,
             list_area.width,
             spans,
-            fill,
+            t.popup,
+            sel.then_some(t.selected),
         );
     }
     if s.hits.is_empty() {
@@ -518,47 +525,17 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
         return;
     };
     let t = &app.cfg.theme;
-    let block = Block::bordered()
-        .border_style(t.border_focus)
-        .style(t.popup)
-        .title(Span::styled(" Records 病案 ", t.title));
-    let inner = block.inner(a);
-    let buf = frame.buffer_mut();
-    block.render(a, buf);
-    if inner.height < 3 {
-        return;
-    }
-    put_line(
-        buf,
-        inner.x,
-        inner.y,
-        inner.width,
-        input_line(app, &p.query, false),
-        t.popup,
-    );
     let info = format!(
         "{} of {} record(s) · ✎ has a saved session",
         p.hits.len(),
         app.records.len()
     );
-    put_line(
-        buf,
-        inner.x,
-        inner.y + 1,
-        inner.width,
-        vec![Span::styled(
-            width::truncate(&info, inner.width as usize),
-            t.dim,
-        )],
-        t.popup,
-    );
-    let list = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
-    let h = list.height as usize;
-    let offset = if p.list.cursor >= h {
-        p.list.cursor + 1 - h
-    } else {
-        0
+    let buf = frame.buffer_mut();
+    let Some(list) = query_popup(buf, app, a, " Records 病案 ", &p.query, false, &info) else {
+        return;
     };
+    let h = list.height as usize;
+    let offset = scroll_offset(p.list.cursor, h);
     let id_w = app
         .records
         .iter()
@@ -580,7 +557,7 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
             .unwrap_or("")
             .replace(['\n', '\r'], " ");
         let mut left = list.width as usize;
-        let mut spans = vec![
+        let spans = vec![
             fit_span(
                 if p.has_session.get(ri) == Some(&true) {
                     "✎ "
@@ -594,13 +571,14 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
             fit_span("  ", &mut left, t.popup),
             fit_span(&preview, &mut left, t.popup),
         ];
-        let fill = if sel { t.selected } else { t.popup };
-        if sel {
-            spans = spans
-                .into_iter()
-                .map(|x| x.patch_style(t.selected))
-                .collect();
-        }
-        put_line(buf, list.x, list.y + row as u16, list.width, spans, fill);
+        put_row(
+            buf,
+            list.x,
+            list.y + row as u16,
+            list.width,
+            spans,
+            t.popup,
+            sel.then_some(t.selected),
+        );
     }
 }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
-use super::put_line;
+use super::{put_line, put_row};
 use crate::tui::app::{App, Focus};
 use crate::tui::width;
 
@@ -57,14 +57,8 @@ pub fn render(buf: &mut Buffer, app: &App, area: Rect) {
                     spans.push(super::fit_span(&format!(" ({n} 字)"), &mut left, t.dim));
                 }
                 let selected = focused && app.record_view.cursor == l.section;
-                let fill = if selected { t.selected } else { t.base };
-                if selected {
-                    spans = spans
-                        .into_iter()
-                        .map(|s| s.patch_style(t.selected))
-                        .collect();
-                }
-                put_line(buf, inner.x, y, inner.width, spans, fill);
+                let sel = selected.then_some(t.selected);
+                put_row(buf, inner.x, y, inner.width, spans, t.base, sel);
             }
             Some(r) => {
                 // Split the line where evidence starts and ends.
