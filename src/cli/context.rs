@@ -1,7 +1,7 @@
 //! Loading what every subcommand needs: configuration, code tables, search
 //! indexes, records, and the engine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -15,7 +15,8 @@ use crate::pipeline::priors::Priors;
 use crate::pipeline::{CodingContext, Engine};
 use crate::record::{self, Record};
 use crate::search::Matcher;
-use crate::terminology::{self, CodeSystem};
+use crate::terminology::report::ImportReport;
+use crate::terminology::{self, CodeSystem, Terminology};
 
 /// How agents are configured for a run.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -41,6 +42,19 @@ pub struct AgentArgs {
     pub agent_off: Vec<String>,
 }
 
+/// Loads a code table as coding uses it: the importer, then the clinical
+/// names of formal editions as aliases (see `terminology::clinical`).
+pub fn load_coding_table(
+    path: &Path,
+    system: CodeSystem,
+) -> anyhow::Result<(Terminology, ImportReport)> {
+    let (term, report) = terminology::load_table(path, system)
+        .with_context(|| format!("loading {}", path.display()))?;
+    let (term, added) = terminology::clinical::add_clinical_aliases(term);
+    tracing::info!(table = %path.display(), rows = term.len(), skipped = report.skipped.len(), clinical_aliases = added, "table loaded");
+    Ok((term, report))
+}
+
 /// Loads both code tables and opens (building if needed) their indexes.
 pub fn coding_context(tables: &TableArgs) -> anyhow::Result<CodingContext> {
     let cfg = Config::load()?;
@@ -48,9 +62,7 @@ pub fn coding_context(tables: &TableArgs) -> anyhow::Result<CodingContext> {
     let index_root =
         crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
     let load = |path: &PathBuf, system| -> anyhow::Result<Matcher> {
-        let (term, report) = terminology::load_table(path, system)
-            .with_context(|| format!("loading {}", path.display()))?;
-        tracing::info!(table = %path.display(), rows = term.len(), skipped = report.skipped.len(), "table loaded");
+        let (term, _) = load_coding_table(path, system)?;
         Ok(Matcher::open(Arc::new(term), &index_root)?)
     };
     let diagnoses = load(&diag_path, CodeSystem::Icd10)?;

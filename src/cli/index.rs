@@ -3,12 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context as _;
-
 use super::common::TableArgs;
 use crate::config::Config;
 use crate::search::Matcher;
-use crate::terminology::{self, CodeSystem};
+use crate::terminology::CodeSystem;
 
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
@@ -24,8 +22,7 @@ pub fn run(args: IndexArgs, tables: &TableArgs) -> anyhow::Result<()> {
         crate::search::default_index_root(tables.index_dir.as_deref().or(cfg.index_dir.as_deref()));
     for (path, system) in [(diag, CodeSystem::Icd10), (proc_, CodeSystem::Icd9Cm3)] {
         let t = Instant::now();
-        let (term, report) = terminology::load_table(&path, system)
-            .with_context(|| format!("loading {}", path.display()))?;
+        let (term, report) = super::context::load_coding_table(&path, system)?;
         let load_ms = t.elapsed().as_secs_f64() * 1e3;
         let term = Arc::new(term);
         let t = Instant::now();

@@ -15,6 +15,7 @@ use crate::record::Track;
 pub mod aliases;
 pub mod ancestors;
 pub mod chapters;
+pub mod clinical;
 mod columns;
 mod csv_table;
 pub mod dat;

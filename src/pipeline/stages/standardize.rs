@@ -158,6 +158,11 @@ pub fn standardize_piece(
             return out;
         }
     }
+    if top.is_none_or(|m| m.score < ctx.settings.min_match_score) {
+        if let Some(items) = split_in_two(ctx, track, p, span, trace) {
+            return items;
+        }
+    }
     match top {
         Some(m) if m.score >= ctx.settings.min_match_score => {
             let mut it = make(m.entry, m.score, span);
@@ -176,6 +181,77 @@ pub fn standardize_piece(
             vec![it]
         }
     }
+}
+
+/// Two diagnoses written as one item with no separator, neither of them an
+/// exact table name (`冠状动脉粥样硬化性心脏病不稳定型心绞痛` against a table
+/// that says 动脉硬化性心脏病 and 不稳定性心绞痛): tries every cut leaving at
+/// least four characters a side and keeps the one whose weaker half matches
+/// best, if both halves clear the bar.
+fn split_in_two(
+    ctx: &CodingContext,
+    track: Track,
+    p: &Piece,
+    span: Span,
+    trace: &mut Trace,
+) -> Option<Vec<Item>> {
+    let chars: Vec<(usize, char)> = p.text.char_indices().collect();
+    if chars.len() < 8 || chars.len() > 40 {
+        return None;
+    }
+    let matcher = ctx.matcher(track);
+    let opts = MatchOptions {
+        limit: 1,
+        assignable_only: true,
+    };
+    let bar = ctx.settings.min_match_score;
+    let mut best: Option<(f32, usize, crate::search::Match, crate::search::Match)> = None;
+    for cut in 4..=chars.len() - 4 {
+        let at = chars[cut].0;
+        let (a, b) = (&p.text[..at], &p.text[at..]);
+        let (Some(ma), Some(mb)) = (
+            matcher.match_text(a, &opts).into_iter().next(),
+            matcher.match_text(b, &opts).into_iter().next(),
+        ) else {
+            continue;
+        };
+        let weaker = ma.score.min(mb.score);
+        if weaker >= bar && ma.entry != mb.entry && best.as_ref().is_none_or(|x| weaker > x.0) {
+            best = Some((weaker, at, ma, mb));
+        }
+    }
+    let (_, at, ma, mb) = best?;
+    trace.note(format!(
+        "“{}” read as two names: {} + {}",
+        p.text, ma.name, mb.name
+    ));
+    let term = matcher.terminology();
+    let item = |m: &crate::search::Match, raw: &str, sub: Span| {
+        let e = term.entry(m.entry);
+        let mut it = Item::new(e.name.clone(), Origin::Retrieval)
+            .with_code(e.code.clone())
+            .with_confidence(m.score)
+            .with_source(raw.to_string());
+        it.evidence.push(sub);
+        if m.score < ctx.settings.low_confidence {
+            it.flag(Flag::LowConfidence);
+        }
+        it
+    };
+    let left = Span {
+        section: span.section,
+        start: span.start,
+        end: span.start + at,
+    };
+    let right = Span {
+        section: span.section,
+        start: span.start + at,
+        end: span.end,
+    };
+    Some(vec![
+        item(&ma, &p.text[..at], left),
+        item(&mb, &p.text[at..], right),
+    ])
 }
 
 /// Standardizes the text left between known names: one fuzzy match, kept
