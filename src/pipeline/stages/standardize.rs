@@ -206,8 +206,7 @@ fn split_in_two(
     };
     let bar = ctx.settings.min_match_score;
     let mut best: Option<(f32, usize, crate::search::Match, crate::search::Match)> = None;
-    for cut in 4..=chars.len() - 4 {
-        let at = chars[cut].0;
+    for &(at, _) in &chars[4..=chars.len() - 4] {
         let (a, b) = (&p.text[..at], &p.text[at..]);
         let (Some(ma), Some(mb)) = (
             matcher.match_text(a, &opts).into_iter().next(),
