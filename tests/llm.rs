@@ -12,6 +12,13 @@ use icdflow::llm::llama::{LlamaConfig, LlamaCppBackend};
 use icdflow::llm::{grammar_from_json_schema, Backend, Completion, FinishReason, GenRequest};
 use serde_json::{json, Value};
 
+/// The app moves the backend into its worker thread.
+#[test]
+fn backend_is_send() {
+    fn send<T: Send>() {}
+    send::<LlamaCppBackend>();
+}
+
 fn load(model: &Path, edit: impl FnOnce(&mut LlamaConfig)) -> LlamaCppBackend {
     let mut cfg = LlamaConfig::new(model);
     cfg.n_ctx = 2048;
@@ -499,6 +506,8 @@ fn stats_and_metadata() {
     assert!(s.prompt_tokens > 0 && s.prompt_ms > 0.0 && s.gen_ms > 0.0);
     assert!(s.model_load_ms > 0.0);
     assert!(s.peak_memory_bytes.unwrap_or(1) > 0);
+    let devices = icdflow::llm::llama::devices().unwrap();
+    assert!(devices.iter().any(|d| d.starts_with("CPU")), "{devices:?}");
 }
 
 /// The real Qwen2.5-Coder model, when `ICDFLOW_TEST_MODEL` names its GGUF.

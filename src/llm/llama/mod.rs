@@ -22,6 +22,27 @@
 //! where the model wants one, special tokens such as `<|im_start|>` parsed in
 //! both), so put the boundary at a natural break (end of a line or of a chat
 //! turn) for the text to tokenize as it would in one piece.
+//!
+//! # CPU threads
+//!
+//! llama.cpp's OpenMP threads spin while waiting; on shared or small CPUs
+//! start the program with `OMP_WAIT_POLICY=PASSIVE` (see
+//! `ensure_passive_openmp`): on a loaded 2-core VM it made prompt reading
+//! 2–20× and generation 2–10× faster.
+//!
+//! # GPU
+//!
+//! - Build machine with the CUDA toolkit: `cargo build --release --features
+//!   cuda`; load with `gpu_layers = 999` and `flash_attn = true` (`n_batch`
+//!   then defaults to 2,048).
+//! - GPU machine without a Rust toolchain: `cargo build --release --features
+//!   dynamic-backends` here, then `scripts/gpu-bundle.sh OUT` gathers the
+//!   binary, the llama/ggml libraries, a few CPU backend modules and the
+//!   llama-cpp-sys crate (about 20 MB); on the GPU machine `OUT/run.sh ARGS`
+//!   builds `libggml-cuda.so` once from the crate and runs the binary with
+//!   `LD_LIBRARY_PATH` and `ICDFLOW_GGML_BACKENDS` set. CPU modules whose
+//!   names contain an entry of `ICDFLOW_GGML_EXCLUDE` (default
+//!   `sapphirerapids`, whose AMX code dies in VMs) are not loaded.
 
 mod runtime;
 mod sampler;

@@ -196,6 +196,10 @@ fn load_backend_modules(opts: &RuntimeOptions) -> std::result::Result<(), String
     }
     tracing::info!(dir = %load_dir.display(), "loading ggml backend modules");
     llama_cpp_2::llama_backend::load_backends_from_path(&load_dir);
+    if load_dir != dir {
+        // The modules are mapped now; the links are no longer needed.
+        let _ = std::fs::remove_dir_all(&load_dir);
+    }
     Ok(())
 }
 
