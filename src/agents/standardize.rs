@@ -12,7 +12,7 @@ use crate::pipeline::stages::split::split_field;
 use crate::pipeline::stages::standardize::source_fields;
 use crate::pipeline::{Flag, Item, Origin, Span};
 use crate::record::{Record, Track};
-use crate::search::MatchOptions;
+use crate::search::{MatchOptions, Tier};
 use crate::terminology::Terminology;
 
 const LETTERS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
@@ -69,6 +69,22 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
             slots.push(Slot::Settled(vec![item(term, e, 1.0, span, &p.text)]));
             continue;
         }
+        let opts = MatchOptions {
+            limit: k,
+            assignable_only: true,
+        };
+        let hits = matcher.match_text(&p.text, &opts);
+        // One table entry that the item names after folding variant
+        // spellings (`…置入手术` = `…置入`): the table settles it, and asking
+        // a small model only invites a wrong pick among near neighbours.
+        let by_name = |t: &Tier| matches!(t, Tier::ExactName | Tier::Alias);
+        if let [first, rest @ ..] = hits.as_slice() {
+            if by_name(&first.tier) && !rest.iter().any(|h| by_name(&h.tier)) {
+                let settled = item(term, first.entry, first.score, span, &p.text);
+                slots.push(Slot::Settled(vec![settled]));
+                continue;
+            }
+        }
         let mut choices: Vec<Choice> = Vec::new();
         if let Some(seg) = lexicon.segment(&p.text) {
             let starts: Vec<usize> = p
@@ -91,11 +107,7 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
                     .collect(),
             });
         }
-        let opts = MatchOptions {
-            limit: k,
-            assignable_only: true,
-        };
-        for m in matcher.match_text(&p.text, &opts) {
+        for m in hits {
             if choices.len() >= LETTERS.len() {
                 break;
             }

@@ -176,12 +176,16 @@ impl Canon {
 }
 
 /// Drops everything but letters, digits and CJK ideographs (brackets,
-/// commas, dashes, `?`), keeping the order, and a final `术`: procedure
-/// tables write `支架置入` and `支架置入术` for the same operation.
+/// commas, dashes, `?`), keeping the order, and a final `手术` or `术`:
+/// procedure tables write `支架置入` and `支架置入术` for the same operation,
+/// and records add `手术` (`药物洗脱冠状动脉支架置入手术`).
 pub fn loose(s: &str) -> String {
     let mut out: String = s.chars().filter(|c| c.is_alphanumeric()).collect();
-    if out.ends_with('术') && out.chars().count() > 2 {
-        out.pop();
+    for suffix in ["手术", "术"] {
+        if out.ends_with(suffix) && out.chars().count() > suffix.chars().count() + 1 {
+            out.truncate(out.len() - suffix.len());
+            break;
+        }
     }
     out
 }
@@ -234,6 +238,11 @@ mod tests {
         assert_eq!(variant_key("冠心病"), "冠状动脉粥样硬化性心脏病");
         assert_eq!(variant_key("全心衰竭"), "全心力衰竭");
         assert_eq!(variant_key("支架植入"), variant_key("支架置入术"));
+        assert_eq!(
+            variant_key("药物洗脱冠状动脉支架置入手术"),
+            variant_key("药物洗脱冠状动脉支架置入")
+        );
+        assert_eq!(loose("手术"), "手术");
         assert_eq!(variant_key("阑尾炎术后"), "阑尾炎术后");
         assert_ne!(
             variant_key("高血压病3级(高危)"),

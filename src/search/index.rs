@@ -32,7 +32,7 @@ use crate::terminology::{CodeSystem, Terminology};
 use super::canon::{loose, Canon};
 
 /// Bumped whenever the schema or what goes into a field changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const META_FILE: &str = "icdflow-index.json";
 const WORDS_TOKENIZER: &str = "icd_words";
 const GRAMS_TOKENIZER: &str = "icd_grams";
