@@ -436,11 +436,12 @@ mod tests {
         Engine::with_agents(ctx(), agents)
     }
 
-    #[test]
-    fn agents_choose_among_retrieved_candidates() {
-        let mut eng = engine(|_p, r| {
+    /// A model that picks `letter` for every standardization question and
+    /// agrees with everything else.
+    fn picking(letter: &'static str) -> impl FnMut(&str, &GenRequest) -> String + Send + 'static {
+        move |_p, r| {
             if r.suffix.contains("\"pick\"") {
-                "{\"pick\":\"a\"}".into()
+                format!("{{\"pick\":\"{letter}\"}}")
             } else if r.suffix.contains("principal") {
                 "{\"principal\":1}".into()
             } else if r.suffix.contains("\"done\"") {
@@ -448,7 +449,12 @@ mod tests {
             } else {
                 "{\"keep\":\"y\"}".into()
             }
-        });
+        }
+    }
+
+    #[test]
+    fn agents_choose_among_retrieved_candidates() {
+        let mut eng = engine(picking("a"));
         let rec = record();
         let mut run = Run::new("T1");
         with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
@@ -472,17 +478,7 @@ mod tests {
     #[test]
     fn an_item_that_names_one_table_entry_is_not_put_to_the_model() {
         // A contrarian model: it would pick the second option every time.
-        let mut eng = engine(|_p, r| {
-            if r.suffix.contains("\"pick\"") {
-                "{\"pick\":\"b\"}".into()
-            } else if r.suffix.contains("principal") {
-                "{\"principal\":1}".into()
-            } else if r.suffix.contains("\"done\"") {
-                "{\"done\":\"y\"}".into()
-            } else {
-                "{\"keep\":\"y\"}".into()
-            }
-        });
+        let mut eng = engine(picking("b"));
         let rec = Record::new("T2")
             .with_section("出院诊断", "1.不稳定型心绞痛")
             .with_section("手术名称", "药物洗脱冠状动脉支架置入手术");
