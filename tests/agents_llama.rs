@@ -14,24 +14,10 @@ use icdflow::pipeline::engine::with_quiet_control;
 use icdflow::pipeline::{CodingContext, Engine, Method, Run};
 use icdflow::record::{Record, Track};
 use icdflow::search::Matcher;
-use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
+use icdflow::terminology::{CodeSystem, Terminology};
 
 fn matcher(system: CodeSystem, rows: &[(&str, &str)]) -> Matcher {
-    let entries = rows
-        .iter()
-        .map(|(c, n)| CodeEntry {
-            code: c.to_string(),
-            name: n.to_string(),
-            kind: CodeKind::Code,
-            aliases: vec![],
-            assignable: true,
-            parent: None,
-        })
-        .collect();
-    Matcher::in_memory(Arc::new(Terminology::from_entries(
-        system, "fixture", "f", entries,
-    )))
-    .unwrap()
+    Matcher::in_memory(Arc::new(Terminology::from_pairs(system, "fixture", rows))).unwrap()
 }
 
 fn context() -> Arc<CodingContext> {

@@ -10,23 +10,10 @@ use icdflow::pipeline::{CodingContext, Engine, Item, Origin, Run, StageKind, Sta
 use icdflow::record::{Record, Track};
 use icdflow::search::Matcher;
 use icdflow::session::{Session, SessionStore};
-use icdflow::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
+use icdflow::terminology::{CodeSystem, Terminology};
 
 fn matcher(system: CodeSystem, rows: &[(&str, &str)]) -> Matcher {
-    let entries = rows
-        .iter()
-        .map(|(c, n)| CodeEntry {
-            code: c.to_string(),
-            name: n.to_string(),
-            kind: CodeKind::Code,
-            aliases: vec![],
-            assignable: true,
-            parent: None,
-        })
-        .collect();
-    Matcher::linear(Arc::new(Terminology::from_entries(
-        system, "fixture", "f", entries,
-    )))
+    Matcher::linear(Arc::new(Terminology::from_pairs(system, "fixture", rows)))
 }
 
 fn engine() -> Engine {

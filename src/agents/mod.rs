@@ -373,27 +373,13 @@ mod tests {
     use crate::pipeline::engine::with_quiet_control;
     use crate::pipeline::{CodingContext, Engine, Origin, Run};
     use crate::search::Matcher;
-    use crate::terminology::{CodeEntry, CodeKind, CodeSystem, Terminology};
+    use crate::terminology::{CodeSystem, Terminology};
     use std::path::PathBuf;
     use std::sync::Arc;
 
     fn table(system: CodeSystem, rows: &[(&str, &str)]) -> Matcher {
-        let entries = rows
-            .iter()
-            .map(|(c, n)| CodeEntry {
-                code: c.to_string(),
-                name: n.to_string(),
-                kind: CodeKind::Code,
-                aliases: vec![],
-                assignable: true,
-                parent: None,
-            })
-            .collect();
         // In memory but indexed, as the product runs (variant folding included).
-        Matcher::in_memory(Arc::new(Terminology::from_entries(
-            system, "t", "f", entries,
-        )))
-        .unwrap()
+        Matcher::in_memory(Arc::new(Terminology::from_pairs(system, "t", rows))).unwrap()
     }
 
     fn ctx() -> Arc<CodingContext> {

@@ -238,24 +238,10 @@ impl Lexicon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::terminology::{CodeEntry, CodeKind, CodeSystem};
+    use crate::terminology::CodeSystem;
 
     fn term(rows: &[(&str, &str)]) -> Terminology {
-        Terminology::from_entries(
-            CodeSystem::Icd10,
-            "t",
-            "f",
-            rows.iter()
-                .map(|(c, n)| CodeEntry {
-                    code: c.to_string(),
-                    name: n.to_string(),
-                    kind: CodeKind::Code,
-                    aliases: vec![],
-                    assignable: true,
-                    parent: None,
-                })
-                .collect(),
-        )
+        Terminology::from_pairs(CodeSystem::Icd10, "t", rows)
     }
 
     #[test]
