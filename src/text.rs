@@ -78,9 +78,26 @@ pub fn truncate_chars(s: &str, max_chars: usize) -> &str {
     &s[..char_to_byte(s, max_chars)]
 }
 
+/// The last `n` characters (all of `s` when it is shorter).
+pub fn last_chars(s: &str, n: usize) -> &str {
+    if n == 0 {
+        return "";
+    }
+    let start = s.char_indices().rev().nth(n - 1).map_or(0, |(b, _)| b);
+    &s[start..]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_chars_counts_characters_not_bytes() {
+        assert_eq!(last_chars("行冠状动脉造影", 4), "动脉造影");
+        assert_eq!(last_chars("造影", 12), "造影");
+        assert_eq!(last_chars("造影", 0), "");
+        assert_eq!(last_chars("", 3), "");
+    }
 
     #[test]
     fn folds_width_brackets_and_numerals() {

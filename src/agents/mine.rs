@@ -7,6 +7,7 @@ use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::{Flag, Item, Origin};
 use crate::record::Record;
+use crate::text::last_chars;
 
 /// The listed procedures (the input) and the mined candidates after them.
 pub struct Task {
@@ -70,14 +71,7 @@ pub fn context_snippet(record: &Record, s: &crate::pipeline::Span) -> String {
     if s.end > t.len() || !t.is_char_boundary(s.start) || !t.is_char_boundary(s.end) {
         return String::new();
     }
-    let before: String = t[..s.start]
-        .chars()
-        .rev()
-        .take(12)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let before = last_chars(&t[..s.start], 12);
     let after: String = t[s.end..].chars().take(12).collect();
     format!("{before}{}{after}", &t[s.start..s.end])
 }

@@ -2,6 +2,7 @@
 
 use crate::pipeline::Span;
 use crate::record::Record;
+use crate::text::last_chars;
 
 /// Spans where `needle` occurs verbatim, preferring the given sections.
 pub fn find_exact(record: &Record, needle: &str, sections: &[usize]) -> Vec<Span> {
@@ -91,14 +92,7 @@ pub fn is_negated(text: &str, byte_pos: usize) -> bool {
         .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let clause = &before[clause_start..];
-    let clause: String = clause
-        .chars()
-        .rev()
-        .take(12)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let clause = last_chars(clause, 12);
     NEGATIONS.iter().any(|n| clause.contains(n))
 }
 
