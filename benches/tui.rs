@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::sync::Arc;
 
-use icdflow::pipeline::{CodingContext, Engine};
+use icdflow::pipeline::CodingContext;
 use icdflow::search::Matcher;
 use icdflow::session::{Session, SessionStore};
 use icdflow::terminology::{CodeSystem, Terminology};
@@ -187,7 +187,9 @@ fn bench_search(c: &mut Criterion) {
     let mut app = App::new(
         vec![sample::record()],
         store,
-        Box::new(InlineWorker::new(Engine::new(big_context(30_000)))),
+        Box::new(InlineWorker::new(icdflow::assemble::standard_engine(
+            big_context(30_000),
+        ))),
         Box::new(MemoryClipboard::default()),
         AppConfig::default(),
         None,

@@ -7,10 +7,12 @@
 //! per track) → final codes from the loaded [`terminology::Terminology`].
 
 pub mod agents;
+pub mod assemble;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod learn;
 pub mod llm;
 pub mod pipeline;
 pub mod record;

@@ -35,7 +35,7 @@ enum Command {
     Code(cli::code::CodeArgs),
     /// Code records with gold codes and print the metrics.
     Eval(cli::eval::EvalArgs),
-    /// Learn principal-code priors from records with gold codes.
+    /// Learn a coding model from coded records, pair files and coders' edits.
     Learn(cli::learn::LearnArgs),
     /// Look up codes by name, code, code prefix or pinyin initials.
     Lookup(cli::lookup::LookupArgs),
@@ -59,7 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Tui { args, agents } => cli::tui::run_cli(args, &cli.tables, agents),
         Command::Code(a) => cli::code::run(a, &cli.tables),
         Command::Eval(a) => cli::eval::run(a, &cli.tables),
-        Command::Learn(a) => cli::learn::run(a),
+        Command::Learn(a) => cli::learn::run(a, &cli.tables),
         Command::Lookup(a) => cli::lookup::run(a, &cli.tables),
         Command::Index(a) => cli::index::run(a, &cli.tables),
         Command::Import(a) => cli::import::run(a),

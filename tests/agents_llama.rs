@@ -69,7 +69,11 @@ fn engine(model: &Path, n_ctx: u32, budget: usize) -> Engine {
     m.threads = std::env::var("ICDFLOW_TEST_THREADS")
         .ok()
         .and_then(|t| t.parse().ok());
-    Engine::with_agents(context(), Agents::load(cfg).expect("model loads"))
+    icdflow::assemble::engine(
+        context(),
+        None,
+        Some(Agents::load(cfg).expect("model loads")),
+    )
 }
 
 fn notes(run: &Run) -> Vec<String> {

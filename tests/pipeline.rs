@@ -38,7 +38,7 @@ fn engine() -> Engine {
             ],
         ),
     );
-    Engine::new(Arc::new(ctx))
+    icdflow::assemble::standard_engine(Arc::new(ctx))
 }
 
 fn record() -> Record {

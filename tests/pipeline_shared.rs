@@ -30,7 +30,7 @@ fn engine(data: &Path) -> Engine {
         Matcher::in_memory(Arc::new(diag)).unwrap(),
         Matcher::in_memory(Arc::new(proc_)).unwrap(),
     );
-    Engine::new(Arc::new(ctx))
+    icdflow::assemble::standard_engine(Arc::new(ctx))
 }
 
 #[test]

@@ -27,19 +27,10 @@ use crate::error::Error;
 use crate::llm::{Backend, BackendStats, GenRequest};
 use crate::pipeline::context::CodingContext;
 use crate::pipeline::engine::{Control, Event};
-use crate::pipeline::{AgentCall, Item, Method, StageKind, Trace};
+use crate::pipeline::{AgentCall, HelperKind, Method, StageHelper, StageJob, StageKind};
 use crate::record::{Record, Track};
 use crate::Result;
 use prompt::{record_prompt, Prompts, RecordPrompt};
-
-/// One track's work for a stage: its input, the no-model result (which the
-/// agent refines) and the trace.
-pub struct StageJob {
-    pub track: Track,
-    pub input: Vec<Item>,
-    pub items: Vec<Item>,
-    pub trace: Trace,
-}
 
 enum Task {
     Standardize(standardize::Task),
@@ -338,6 +329,38 @@ impl Agents {
     }
 }
 
+impl StageHelper for Agents {
+    fn kind(&self) -> HelperKind {
+        HelperKind::Agents
+    }
+
+    fn describe(&self) -> String {
+        format!("agents ({})", self.model_name())
+    }
+
+    fn serves(&self, kind: StageKind, track: Track) -> bool {
+        Agents::serves(self, kind, track)
+    }
+
+    fn help(
+        &mut self,
+        ctx: &CodingContext,
+        record: &Record,
+        kind: StageKind,
+        jobs: &mut [StageJob],
+        ctl: &mut Control,
+    ) -> Result<()> {
+        self.refine(ctx, record, kind, jobs, ctl)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
 #[cfg(feature = "llama")]
 fn load_llama(
     path: &std::path::Path,
@@ -419,7 +442,7 @@ mod tests {
             cfg,
             Prompts::load(None).unwrap(),
         );
-        Engine::with_agents(ctx(), agents)
+        crate::assemble::engine(ctx(), None, Some(agents))
     }
 
     /// A model that picks `letter` for every standardization question and

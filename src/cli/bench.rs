@@ -87,7 +87,10 @@ fn measure(
     records: &[crate::record::Record],
     ctl: &mut Control,
 ) -> anyhow::Result<PathFigures> {
-    let before = engine.agents().map(|a| a.stats()).unwrap_or_default();
+    let before = engine
+        .helper::<Agents>()
+        .map(|a| a.stats())
+        .unwrap_or_default();
     let mut lat = Vec::new();
     let mut stage_ms: Vec<(StageKind, f64)> = StageKind::ORDER.iter().map(|k| (*k, 0.0)).collect();
     let mut calls = 0usize;
@@ -116,7 +119,10 @@ fn measure(
             .sum::<usize>();
     }
     let wall = t0.elapsed().as_secs_f64();
-    let after = engine.agents().map(|a| a.stats()).unwrap_or_default();
+    let after = engine
+        .helper::<Agents>()
+        .map(|a| a.stats())
+        .unwrap_or_default();
     let d = |f: fn(&BackendStats) -> u64| (f(&after) - f(&before)) as f64;
     let n = records.len().max(1) as f64;
     let mut sorted = lat.clone();
@@ -178,11 +184,15 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
             let agents = Agents::load(c.clone())?;
             let model = agents.model_name().to_string();
             let ms = agents.stats().model_load_ms;
-            (Engine::with_agents(ctx.clone(), agents), model, ms)
+            (
+                crate::assemble::engine(ctx.clone(), None, Some(agents)),
+                model,
+                ms,
+            )
         }
         // No model: the figures are those of the retrieval-and-rules pipeline.
         None => (
-            Engine::new(ctx.clone()),
+            crate::assemble::standard_engine(ctx.clone()),
             "none (retrieval + rules)".to_string(),
             0.0,
         ),
@@ -197,7 +207,7 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
             // Same model, loaded again: the naive path must not see the shared path's cache.
             let mut agents = Agents::load(cfg)?;
             agents.set_naive(true);
-            let mut naive_engine = Engine::with_agents(ctx, agents);
+            let mut naive_engine = crate::assemble::engine(ctx, None, Some(agents));
             Some(measure(&mut naive_engine, &records[..n], &mut ctl)?)
         }
         _ => None,

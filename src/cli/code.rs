@@ -34,7 +34,9 @@ pub struct CodeArgs {
 pub fn run(args: CodeArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let ablation = Ablation::parse(&args.ablate).map_err(anyhow::Error::msg)?;
     let records = context::load_records(&args.files, &args.records)?;
-    let mut engine = context::engine(tables, &args.agents)?;
+    let (mut engine, learned) = context::engine(tables, &args.agents)?;
+    engine.set_helpers_off(&ablation.helpers);
+    eprintln!("{}", learned.note);
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,

@@ -11,12 +11,13 @@ pub struct TableArgs {
     /// Procedure (ICD-9-CM-3) table: product table, 国临 .dat/.csv, or xlsx.
     #[arg(long, global = true, value_name = "PATH")]
     pub proc_table: Option<PathBuf>,
-    /// Principal-code priors from `icdflow learn` (default: priors.json in
-    /// the user data dir when present; `none` to run without).
+    /// Learned model from `icdflow learn` (default: the one in the user
+    /// data dir when present; `none` to run without learning, the coders'
+    /// alias memory included).
     #[arg(long, global = true, value_name = "PATH")]
-    pub priors: Option<PathBuf>,
-    /// Keep only final codes seen in the learned history (closed label set,
-    /// as shared-task evaluations define it); needs priors.
+    pub learned: Option<PathBuf>,
+    /// Keep only final codes the learned model knows (closed label set, as
+    /// shared-task evaluations define it); needs a learned model.
     #[arg(long, global = true)]
     pub closed_label_set: bool,
     /// Where search indexes live (default: the user data dir).

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::common::TableArgs;
 use crate::agents::{AgentRole, Agents, AgentsConfig};
 use crate::config::Config;
-use crate::pipeline::priors::Priors;
+use crate::learn::{CoderAliases, LearnedHelper, LearnedModel, SharedCoderAliases};
 use crate::pipeline::{CodingContext, Engine};
 use crate::record::{self, Record};
 use crate::search::Matcher;
@@ -67,31 +67,94 @@ pub fn coding_context(tables: &TableArgs) -> anyhow::Result<CodingContext> {
     };
     let diagnoses = load(&diag_path, CodeSystem::Icd10)?;
     let procedures = load(&proc_path, CodeSystem::Icd9Cm3)?;
-    let mut ctx = CodingContext::new(diagnoses, procedures);
-    let priors_path = match &tables.priors {
-        Some(p) if p.as_os_str() == "none" => None,
-        Some(p) => Some(p.clone()),
-        None => default_priors_path().ok().filter(|p| p.is_file()),
-    };
-    if let Some(p) = priors_path {
-        let priors = Priors::load(&p)?;
-        tracing::info!(path = %p.display(), records = priors.records, "principal priors loaded");
-        ctx = ctx.with_priors(priors);
-    }
-    if tables.closed_label_set {
-        if ctx.priors.is_none() {
-            anyhow::bail!(
-                "--closed-label-set needs priors: run `icdflow learn` or pass --priors PATH"
-            );
-        }
-        ctx.settings.closed_label_set = true;
-    }
-    Ok(ctx)
+    Ok(CodingContext::new(diagnoses, procedures))
 }
 
-/// `priors.json` in the user data dir (written by `icdflow learn`).
-pub fn default_priors_path() -> anyhow::Result<PathBuf> {
-    Ok(Config::load()?.data_dir()?.join("priors.json"))
+/// `learned.model` in the user data dir (written by `icdflow learn`).
+pub fn default_learned_path() -> anyhow::Result<PathBuf> {
+    Ok(Config::load()?.data_dir()?.join("learned.model"))
+}
+
+/// The coders' alias memory in the user data dir.
+pub fn coder_aliases_path() -> anyhow::Result<PathBuf> {
+    Ok(Config::load()?.data_dir()?.join("coder-aliases.json"))
+}
+
+/// Which learned model a run uses, and what it says about it.
+pub struct LearnedChoice {
+    pub helper: Option<LearnedHelper>,
+    /// One line for the output: which model, or why none.
+    pub note: String,
+    /// The model, for leak checks.
+    pub model: Option<Arc<LearnedModel>>,
+}
+
+/// Loads the learned model a run asked for (`--learned PATH|none`, or the
+/// default in the data dir) and the coders' alias memory. A model that
+/// cannot be used (another table, a newer format, a damaged file) is
+/// reported by name and the run goes on without it.
+pub fn learned(tables: &TableArgs, ctx: &CodingContext) -> anyhow::Result<LearnedChoice> {
+    let none = tables
+        .learned
+        .as_ref()
+        .is_some_and(|p| p.as_os_str() == "none");
+    if none {
+        if tables.closed_label_set {
+            anyhow::bail!("--closed-label-set needs a learned model, not `--learned none`");
+        }
+        return Ok(LearnedChoice {
+            helper: None,
+            note: "learned model: none (--learned none)".into(),
+            model: None,
+        });
+    }
+    let path = match &tables.learned {
+        Some(p) => Some(p.clone()),
+        None => default_learned_path().ok().filter(|p| p.is_file()),
+    };
+    let mut note = "learned model: none".to_string();
+    let mut model = None;
+    if let Some(p) = &path {
+        match crate::learn::store::load(p)
+            .and_then(|m| crate::learn::store::check_tables(&m, ctx, p).map(|_| m))
+        {
+            Ok(m) => {
+                note = format!("learned model: {} ({})", p.display(), m.describe());
+                tracing::info!(path = %p.display(), records = m.training.ids.len(), "learned model loaded");
+                model = Some(Arc::new(m));
+            }
+            Err(e) => {
+                eprintln!("warning: learned model not used: {e}");
+                tracing::warn!(error = %e, "learned model not used");
+                note = format!("learned model: none ({e})");
+            }
+        }
+    }
+    if tables.closed_label_set && model.is_none() {
+        anyhow::bail!(
+            "--closed-label-set needs a learned model: run `icdflow learn` or pass --learned PATH"
+        );
+    }
+    let coder: Option<SharedCoderAliases> = match coder_aliases_path() {
+        Ok(p) => match CoderAliases::open(&p) {
+            Ok(c) => Some(Arc::new(std::sync::Mutex::new(c))),
+            Err(e) => {
+                eprintln!("warning: coder alias memory not used: {e}");
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let mut helper = LearnedHelper::new(model.clone(), path.filter(|_| model.is_some()));
+    helper.settings.closed_label_set = tables.closed_label_set;
+    if let Some(c) = coder {
+        helper = helper.with_coder_aliases(c);
+    }
+    Ok(LearnedChoice {
+        helper: Some(helper),
+        note,
+        model,
+    })
 }
 
 /// Where the shipped agents file is looked for: `./models/agents.toml`, then
@@ -178,17 +241,22 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
     Ok(Some(cfg))
 }
 
-/// The engine for a run: agents when configured, else retrieval and rules.
-pub fn engine(tables: &TableArgs, agents: &AgentArgs) -> anyhow::Result<Engine> {
+/// The engine for a run: the rule index, the learned model (see
+/// [`learned`]) and agents when configured; also the line saying which
+/// learned model is used.
+pub fn engine(tables: &TableArgs, agents: &AgentArgs) -> anyhow::Result<(Engine, LearnedChoice)> {
     let ctx = Arc::new(coding_context(tables)?);
-    match agents_config(agents)? {
+    let mut choice = learned(tables, &ctx)?;
+    let agents = match agents_config(agents)? {
         Some(cfg) => {
             let a = Agents::load(cfg).context("loading the agents' model")?;
             tracing::info!(model = a.model_name(), "agents loaded");
-            Ok(Engine::with_agents(ctx, a))
+            Some(a)
         }
-        None => Ok(Engine::new(ctx)),
-    }
+        None => None,
+    };
+    let engine = crate::assemble::engine(ctx, choice.helper.take(), agents);
+    Ok((engine, choice))
 }
 
 /// Loads records from files; per-record errors are reported and skipped.

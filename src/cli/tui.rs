@@ -98,22 +98,20 @@ pub fn run_cli(
     let records = super::context::load_records(std::slice::from_ref(&file), &[])?;
     let ctx = Arc::new(super::context::coding_context(tables)?);
     let store = SessionStore::open(cfg.data_dir()?.join("sessions"))?;
-    let rules_ctx = ctx.clone();
-    let notes: NotesFn = Arc::new(move |track, code| match track {
-        crate::record::Track::Procedure => rules_ctx
-            .rules
-            .rules_for(code)
-            .iter()
-            .map(|r| format!("另编码 {}：{}", r.id(), r.rule.note_zh))
-            .collect(),
-        crate::record::Track::Diagnosis => Vec::new(),
+    let rules = crate::rules::RuleHelper::builtin(ctx.procedures.terminology());
+    let notes: NotesFn = Arc::new(move |track, code| {
+        use crate::pipeline::StageHelper;
+        rules.notes_for(track, code)
     });
+    let mut learned = super::context::learned(tables, &ctx)?;
     let agents_cfg = super::context::agents_config(&agent_args)?;
+    let learned_helper = learned.helper.take();
     let engine = move || -> anyhow::Result<Engine> {
-        Ok(match agents_cfg {
-            Some(c) => Engine::with_agents(ctx, crate::agents::Agents::load(c)?),
-            None => Engine::new(ctx),
-        })
+        let agents = match agents_cfg {
+            Some(c) => Some(crate::agents::Agents::load(c)?),
+            None => None,
+        };
+        Ok(crate::assemble::engine(ctx, learned_helper, agents))
     };
     let config_dir = crate::config::Config::path()
         .ok()

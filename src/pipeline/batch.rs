@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Control, Engine};
+use super::helper::HelperKind;
 use super::item::{Flag, Item, Origin, Span};
 use super::run::Run;
 use super::stage::StageKind;
@@ -10,16 +11,27 @@ use crate::eval::{EvalReport, TrackEval};
 use crate::record::{Record, Track};
 use crate::Result;
 
-/// Stages to switch off, per track.
+/// Stages to switch off, per track, and helpers to switch off.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ablation(pub Vec<(Track, StageKind)>);
+pub struct Ablation {
+    pub stages: Vec<(Track, StageKind)>,
+    pub helpers: Vec<HelperKind>,
+}
 
 impl Ablation {
-    /// Parses `stage` (every track that has it) or `track:stage`
-    /// (`validate`, `procedure:mine`, `diagnosis:prioritize`).
+    /// Parses `stage` (every track that has it), `track:stage`
+    /// (`validate`, `procedure:mine`, `diagnosis:prioritize`) or a helper
+    /// (`learned`, `rules`, `agents`).
     pub fn parse(specs: &[String]) -> std::result::Result<Ablation, String> {
         let mut out = Vec::new();
+        let mut helpers = Vec::new();
         for spec in specs {
+            if let Some(h) = HelperKind::parse(spec) {
+                if !helpers.contains(&h) {
+                    helpers.push(h);
+                }
+                continue;
+            }
             let (track, stage) = match spec.split_once(':') {
                 Some((t, s)) => {
                     let t = match t.trim().to_ascii_lowercase().as_str() {
@@ -37,7 +49,10 @@ impl Ablation {
             };
             let kind = StageKind::parse(stage).ok_or_else(|| {
                 let names: Vec<_> = StageKind::ORDER.iter().map(|k| k.label()).collect();
-                format!("unknown stage `{stage}` (one of {})", names.join(", "))
+                format!(
+                    "unknown stage or helper `{stage}` (one of {}, or learned, rules, agents)",
+                    names.join(", ")
+                )
             })?;
             for t in Track::ALL {
                 if track.is_none_or(|x| x == t) && kind.applies_to(t) {
@@ -45,19 +60,33 @@ impl Ablation {
                 }
             }
         }
-        Ok(Ablation(out))
+        Ok(Ablation {
+            stages: out,
+            helpers,
+        })
+    }
+
+    /// Adds another ablation's stages and helpers.
+    pub fn extend(&mut self, other: &Ablation) {
+        self.stages.extend(other.stages.iter().copied());
+        for h in &other.helpers {
+            if !self.helpers.contains(h) {
+                self.helpers.push(*h);
+            }
+        }
     }
 
     pub fn apply(&self, run: &mut Run) {
-        for &(t, k) in &self.0 {
+        for &(t, k) in &self.stages {
             run.set_enabled(t, k, false);
         }
     }
 
     pub fn labels(&self) -> Vec<String> {
-        self.0
+        self.stages
             .iter()
             .map(|(t, k)| format!("{}:{}", t.label(), k.label()))
+            .chain(self.helpers.iter().map(|h| format!("helper:{}", h.label())))
             .collect()
     }
 }
@@ -74,6 +103,9 @@ pub struct FinalCode {
     pub evidence: Vec<Span>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub low_confidence: bool,
+    /// The learned or agent model behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl FinalCode {
@@ -88,6 +120,7 @@ impl FinalCode {
                     origin: i.origin,
                     evidence: i.evidence.clone(),
                     low_confidence: i.has_flag(&Flag::LowConfidence),
+                    model: i.model.clone(),
                 })
             })
             .collect()
@@ -137,6 +170,7 @@ pub fn code_record(
 ) -> Result<Run> {
     let mut run = Run::new(record.id.clone());
     ablation.apply(&mut run);
+    engine.set_helpers_off(&ablation.helpers);
     engine.run_pending(record, &mut run, ctl)?;
     Ok(run)
 }
@@ -156,34 +190,71 @@ pub fn score(record: &Record, run: &Run, diag: &mut TrackEval, proc_: &mut Track
     }
 }
 
+/// Accumulates the scores of coded records, possibly over several engines
+/// (the folds of a cross-validation).
+pub struct Scorer {
+    diag: TrackEval,
+    proc_: TrackEval,
+    records: usize,
+    failed: usize,
+}
+
+impl Default for Scorer {
+    fn default() -> Self {
+        Scorer {
+            diag: TrackEval::new(Track::Diagnosis),
+            proc_: TrackEval::new(Track::Procedure),
+            records: 0,
+            failed: 0,
+        }
+    }
+}
+
+impl Scorer {
+    /// Codes and scores records with one engine.
+    pub fn evaluate(
+        &mut self,
+        engine: &mut Engine,
+        records: &[Record],
+        ablation: &Ablation,
+        ctl: &mut Control,
+        mut progress: impl FnMut(usize),
+    ) {
+        for (i, r) in records.iter().enumerate() {
+            self.records += 1;
+            match code_record(engine, r, ablation, ctl) {
+                Ok(run) => score(r, &run, &mut self.diag, &mut self.proc_),
+                Err(e) => {
+                    tracing::warn!(record = %r.id, error = %e, "record failed");
+                    self.failed += 1;
+                }
+            }
+            progress(i + 1);
+        }
+    }
+
+    pub fn report(&self, ablation: &Ablation) -> EvalReport {
+        EvalReport {
+            diagnosis: self.diag.metrics(),
+            procedure: self.proc_.metrics(),
+            records: self.records,
+            failed: self.failed,
+            ablated: ablation.labels(),
+        }
+    }
+}
+
 /// Evaluates a batch: codes every record and compares with gold.
 pub fn evaluate(
     engine: &mut Engine,
     records: &[Record],
     ablation: &Ablation,
     ctl: &mut Control,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> EvalReport {
-    let mut diag = TrackEval::new(Track::Diagnosis);
-    let mut proc_ = TrackEval::new(Track::Procedure);
-    let mut failed = 0;
-    for (i, r) in records.iter().enumerate() {
-        match code_record(engine, r, ablation, ctl) {
-            Ok(run) => score(r, &run, &mut diag, &mut proc_),
-            Err(e) => {
-                tracing::warn!(record = %r.id, error = %e, "record failed");
-                failed += 1;
-            }
-        }
-        progress(i + 1);
-    }
-    EvalReport {
-        diagnosis: diag.metrics(),
-        procedure: proc_.metrics(),
-        records: records.len(),
-        failed,
-        ablated: ablation.labels(),
-    }
+    let mut s = Scorer::default();
+    s.evaluate(engine, records, ablation, ctl, progress);
+    s.report(ablation)
 }
 
 #[cfg(test)]
@@ -193,11 +264,14 @@ mod tests {
     #[test]
     fn ablation_specs() {
         let a = Ablation::parse(&["validate".into()]).unwrap();
-        assert_eq!(a.0.len(), 2);
+        assert_eq!(a.stages.len(), 2);
         let a = Ablation::parse(&["mine".into()]).unwrap();
-        assert_eq!(a.0, vec![(Track::Procedure, StageKind::Mine)]);
+        assert_eq!(a.stages, vec![(Track::Procedure, StageKind::Mine)]);
         let a = Ablation::parse(&["diagnosis:prioritize".into()]).unwrap();
-        assert_eq!(a.0, vec![(Track::Diagnosis, StageKind::Prioritize)]);
+        assert_eq!(a.stages, vec![(Track::Diagnosis, StageKind::Prioritize)]);
+        let a = Ablation::parse(&["learned".into(), "validate".into()]).unwrap();
+        assert_eq!(a.helpers, vec![HelperKind::Learned]);
+        assert_eq!(a.labels().last().unwrap(), "helper:learned");
         assert!(Ablation::parse(&["bogus".into()]).is_err());
         assert!(Ablation::parse(&["x:map".into()]).is_err());
     }

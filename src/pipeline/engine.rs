@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::context::CodingContext;
+use super::helper::{HelperKind, StageHelper, StageJob};
 use super::run::{Method, Run, Status, Trace};
 use super::stage::StageKind;
 use super::stages;
-use crate::agents::{Agents, StageJob};
 use crate::record::{Record, Track};
 use crate::Result;
 
@@ -62,41 +62,91 @@ pub fn with_quiet_control<T>(f: impl FnOnce(&mut Control) -> T) -> T {
 /// Error raised when a run is cancelled.
 pub const CANCELLED: &str = "cancelled";
 
-/// The pipeline engine. Owns whatever runs stages (retrieval and rules; agents
-/// when a model is configured). Not `Send` when it holds a llama.cpp model:
-/// the TUI keeps it on one worker thread.
+/// The pipeline engine: the stages, and the helpers it was built with
+/// (rule index, learned model, agents), applied in the order given. Not
+/// `Send` when a helper holds a llama.cpp model: the TUI keeps the engine on
+/// one worker thread.
 pub struct Engine {
     ctx: Arc<CodingContext>,
-    agents: Option<Agents>,
+    helpers: Vec<Box<dyn StageHelper>>,
+    /// Helper kinds switched off (ablation).
+    off: Vec<HelperKind>,
 }
 
 impl Engine {
-    /// An engine that does every stage by retrieval and rules (no model).
+    /// An engine whose stages work by retrieval alone, with no helper.
     pub fn new(ctx: Arc<CodingContext>) -> Self {
-        Engine { ctx, agents: None }
-    }
-
-    /// An engine whose agent stages use a model.
-    pub fn with_agents(ctx: Arc<CodingContext>, agents: Agents) -> Self {
         Engine {
             ctx,
-            agents: Some(agents),
+            helpers: Vec::new(),
+            off: Vec::new(),
         }
     }
 
-    pub fn agents(&self) -> Option<&Agents> {
-        self.agents.as_ref()
+    /// Adds a helper after those already there.
+    pub fn with_helper(mut self, helper: Box<dyn StageHelper>) -> Self {
+        self.helpers.push(helper);
+        self
+    }
+
+    pub fn add_helper(&mut self, helper: Box<dyn StageHelper>) {
+        self.helpers.push(helper);
+    }
+
+    /// The first helper of a concrete type.
+    pub fn helper<T: 'static>(&self) -> Option<&T> {
+        self.helpers
+            .iter()
+            .find_map(|h| h.as_any().downcast_ref::<T>())
+    }
+
+    pub fn helper_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.helpers
+            .iter_mut()
+            .find_map(|h| h.as_any_mut().downcast_mut::<T>())
+    }
+
+    /// True when a helper of this kind is present and switched on.
+    pub fn has(&self, kind: HelperKind) -> bool {
+        !self.off.contains(&kind) && self.helpers.iter().any(|h| h.kind() == kind)
+    }
+
+    /// Switches helper kinds off (ablation); the others on.
+    pub fn set_helpers_off(&mut self, kinds: &[HelperKind]) {
+        self.off = kinds.to_vec();
+    }
+
+    pub fn helpers_off(&self) -> &[HelperKind] {
+        &self.off
     }
 
     pub fn context(&self) -> &Arc<CodingContext> {
         &self.ctx
     }
 
+    /// Notes every helper holds about a code.
+    pub fn notes_for(&self, track: Track, code: &str) -> Vec<String> {
+        self.helpers
+            .iter()
+            .flat_map(|h| h.notes_for(track, code))
+            .collect()
+    }
+
     /// One line saying what does the work, for status bars and reports.
     pub fn describe(&self) -> String {
-        match &self.agents {
-            Some(a) => format!("agents ({}) over retrieval + rules", a.model_name()),
-            None => "retrieval + rules (no model)".to_string(),
+        let mut parts = vec!["retrieval".to_string()];
+        for h in &self.helpers {
+            if !self.off.contains(&h.kind()) {
+                parts.push(h.describe());
+            }
+        }
+        let joined = parts.join(" + ");
+        if self.has(HelperKind::Agents) {
+            joined
+        } else if self.has(HelperKind::Learned) {
+            format!("{joined} (no LLM)")
+        } else {
+            format!("{joined} (no model)")
         }
     }
 
@@ -152,7 +202,7 @@ impl Engine {
                 });
                 continue;
             }
-            match stages::run_rule_stage(&self.ctx, record, track, kind, &input) {
+            match stages::run_stage(&self.ctx, record, track, kind, &input) {
                 Ok((items, trace)) => jobs.push(StageJob {
                     track,
                     input,
@@ -169,12 +219,15 @@ impl Engine {
                 }
             }
         }
-        if let Some(agents) = &mut self.agents {
+        for helper in self.helpers.iter_mut() {
+            if self.off.contains(&helper.kind()) {
+                continue;
+            }
             let (mut on, off): (Vec<StageJob>, Vec<StageJob>) = jobs
                 .into_iter()
-                .partition(|j| j.trace.method != Method::Off && agents.serves(kind, j.track));
+                .partition(|j| j.trace.method != Method::Off && helper.serves(kind, j.track));
             if !on.is_empty() {
-                agents.refine(&self.ctx, record, kind, &mut on, ctl)?;
+                helper.help(&self.ctx, record, kind, &mut on, ctl)?;
             }
             jobs = on.into_iter().chain(off).collect();
         }

@@ -12,6 +12,9 @@ pub enum Origin {
     Retrieval,
     /// Produced by a rule (splitting, Code Also, ordering, evidence checks).
     Rule,
+    /// Proposed or chosen by a model learned from coded history (or the
+    /// coders' alias memory).
+    Learned,
     /// Typed or changed by the coder.
     Coder,
 }
@@ -23,6 +26,7 @@ impl Origin {
             Origin::Agent => 'A',
             Origin::Retrieval => 'S',
             Origin::Rule => 'R',
+            Origin::Learned => 'L',
             Origin::Coder => 'C',
         }
     }
@@ -73,6 +77,9 @@ pub struct Item {
     /// discharge-diagnosis item before standardization).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The learned model or agent model behind the item, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl Item {
@@ -85,6 +92,7 @@ impl Item {
             origin,
             flags: Vec::new(),
             source: None,
+            model: None,
         }
     }
     pub fn with_code(mut self, code: impl Into<String>) -> Self {

@@ -35,6 +35,8 @@ pub enum Method {
     Agent { model: String },
     /// Retrieval over the code table and rules, no model.
     Retrieval,
+    /// A model learned from coded history (its description).
+    Learned { model: String },
     /// Deterministic rules alone.
     Rules,
     /// The coder's own list.
@@ -48,6 +50,7 @@ impl Method {
         match self {
             Method::Agent { model } => format!("agent ({model})"),
             Method::Retrieval => "retrieval".into(),
+            Method::Learned { model } => format!("learned ({model})"),
             Method::Rules => "rules".into(),
             Method::Coder => "coder".into(),
             Method::Off => "off".into(),

@@ -8,7 +8,9 @@
 //!   what the table lacks listed.
 //! - [`RuleIndex`]: rules by code prefix and a tantivy text search over
 //!   their notes (the code search popup shows them).
-//! - [`expand`]: the stage itself — the prioritized procedure list plus the
+//! - [`RuleHelper`]: the rule index as a helper of the Code Also and
+//!   Validation stages.
+//! - [`expand`]: what the Code Also stage gets from the rules — the prioritized procedure list plus the
 //!   Code Also items its codes call for, counts read from the operative
 //!   report (stents, vessels treated, bifurcation).
 //! - [`redundant`]: for Validation, the Code Also items the list no longer
@@ -16,6 +18,7 @@
 
 mod expand;
 mod extract;
+mod helper;
 mod index;
 mod model;
 mod redundant;
@@ -30,6 +33,7 @@ pub use extract::{
     parse_count, Counted, CONF_EXPLICIT, CONF_IMPLIED, CONF_SIZES, CONF_VESSEL_CLAUSE,
     CONF_VESSEL_SENTENCE,
 };
+pub use helper::RuleHelper;
 pub use index::RuleIndex;
 pub use model::{
     code_stem, trigger_prefix, Basis, Candidate, Group, GroupKind, Pick, Rule, RuleSet, Site,

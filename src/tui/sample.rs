@@ -135,7 +135,7 @@ pub fn context() -> Arc<CodingContext> {
 
 /// An engine over the tiny tables (no model).
 pub fn engine() -> Engine {
-    Engine::new(context())
+    crate::assemble::standard_engine(context())
 }
 
 /// Byte span of `needle` in a section of the record.

@@ -126,6 +126,7 @@ theme_styles! {
     origin_retrieval,
     origin_rule,
     origin_coder,
+    origin_learned,
     /// Trainer mode: an item the stage added.
     added,
     /// Trainer mode: an item the stage removed.

@@ -3,6 +3,9 @@
 //! spotting table names in narrative text.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::terminology::Terminology;
 use crate::text::normalize_name;
@@ -17,6 +20,30 @@ pub struct Lexicon {
     max_chars: usize,
     /// Shortest key worth matching inside longer text.
     min_chars: usize,
+    /// One automaton over the keys for [`Lexicon::scan`], built on first use.
+    scanner: OnceLock<Scanner>,
+}
+
+/// The keys worth finding in running text, as one leftmost-longest
+/// automaton: scanning a record is one pass instead of a dictionary lookup
+/// per substring.
+struct Scanner {
+    ac: AhoCorasick,
+    entries: Vec<usize>,
+}
+
+/// A text normalized as the keys are, with the original char index of
+/// every byte of the normalized text.
+fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len());
+    let mut buf = [0u8; 4];
+    for (ci, c) in text.chars().enumerate() {
+        let n = normalize_name(c.encode_utf8(&mut buf));
+        map.extend(std::iter::repeat_n(ci, n.len()));
+        out.push_str(&n);
+    }
+    (out, map)
 }
 
 /// A piece of a partially segmented text: a known name, or text between names.
@@ -76,7 +103,35 @@ impl Lexicon {
             map,
             max_chars,
             min_chars: 3,
+            scanner: OnceLock::new(),
         }
+    }
+
+    fn scanner(&self) -> &Scanner {
+        self.scanner.get_or_init(|| {
+            // Keys end in a character a name can end in (not a bracket or
+            // a mark), as names found in running text must.
+            let mut keys: Vec<(&String, usize)> = self
+                .map
+                .iter()
+                .filter(|(k, _)| {
+                    k.chars().count() >= self.min_chars
+                        && k.chars()
+                            .last()
+                            .is_some_and(|c| crate::text::is_cjk(c) || c.is_ascii_alphanumeric())
+                })
+                .map(|(k, &e)| (k, e))
+                .collect();
+            keys.sort();
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(keys.iter().map(|(k, _)| k.as_str()))
+                .expect("an automaton over table names builds");
+            Scanner {
+                ac,
+                entries: keys.into_iter().map(|(_, e)| e).collect(),
+            }
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -196,42 +251,20 @@ impl Lexicon {
         (out.len() >= 2 && !hits.is_empty()).then_some(out)
     }
 
-    /// Finds known names inside running text, longest first, non-overlapping.
-    /// Only names of at least `min_chars` characters are looked for.
+    /// Finds known names inside running text, longest first, non-overlapping,
+    /// left to right. Only names of at least `min_chars` characters are
+    /// looked for. Hits are in chars of the original text.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
-        let chars: Vec<char> = text.chars().collect();
-        let n = chars.len();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < n {
-            let mut found = None;
-            let hi = (i + self.max_chars).min(n);
-            let mut j = hi;
-            while j >= i + self.min_chars {
-                if !crate::text::is_cjk(chars[j - 1]) && !chars[j - 1].is_ascii_alphanumeric() {
-                    j -= 1;
-                    continue;
-                }
-                let s: String = chars[i..j].iter().collect();
-                if let Some(&e) = self.map.get(&normalize_name(&s)) {
-                    found = Some(Hit {
-                        start: i,
-                        end: j,
-                        entry: e,
-                    });
-                    break;
-                }
-                j -= 1;
-            }
-            match found {
-                Some(h) => {
-                    i = h.end;
-                    out.push(h);
-                }
-                None => i += 1,
-            }
-        }
-        out
+        let sc = self.scanner();
+        let (norm, map) = normalize_mapped(text);
+        sc.ac
+            .find_iter(&norm)
+            .map(|m| Hit {
+                start: map[m.start()],
+                end: map[m.end() - 1] + 1,
+                entry: sc.entries[m.pattern().as_usize()],
+            })
+            .collect()
     }
 }
 
@@ -267,5 +300,17 @@ mod tests {
         let scan = lx.scan("既往心律失常病史，否认其他");
         assert_eq!(scan.len(), 1);
         assert_eq!(t.entry(scan[0].entry).code, "I49.900");
+        assert_eq!((scan[0].start, scan[0].end), (2, 6));
+        // the longest name wins; full-width and spacing are folded; char offsets
+        let text = "ＡＢ 阵发性 心房颤动，心律失常";
+        let hits = lx.scan(text);
+        let codes: Vec<_> = hits
+            .iter()
+            .map(|h| t.entry(h.entry).code.as_str())
+            .collect();
+        assert_eq!(codes, ["I48.x02", "I49.900"]);
+        let chars: Vec<char> = text.chars().collect();
+        let first: String = chars[hits[0].start..hits[0].end].iter().collect();
+        assert_eq!(first, "阵发性 心房颤动");
     }
 }

@@ -62,19 +62,6 @@ pub fn run(ctx: &CodingContext, track: Track, input: &[Item]) -> (Vec<Item>, Tra
             if out.iter().any(|o| o.code.as_ref() == Some(c)) {
                 continue;
             }
-            if let Some(p) = ctx
-                .priors
-                .as_ref()
-                .filter(|p| ctx.settings.closed_label_set && p.covers(track))
-            {
-                if !p.has_code(track, c) {
-                    trace.note(format!(
-                        "{c} {} left out: outside the learned label set",
-                        it.text
-                    ));
-                    continue;
-                }
-            }
         }
         if it
             .confidence

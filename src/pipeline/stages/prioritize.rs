@@ -10,7 +10,6 @@
 //! replacement), then diagnostic and access procedures, and Code Also
 //! adjuncts (00.4x counts) last.
 
-use crate::pipeline::priors::Priors;
 use crate::pipeline::{Item, Method, Trace};
 use crate::record::Track;
 
@@ -96,42 +95,8 @@ pub fn procedure_rank(code: &str) -> i32 {
     25
 }
 
-/// Moves the item most often principal in the hospital's history to the
-/// front, when history clearly prefers it over the rules' choice.
-fn apply_priors(priors: &Priors, track: Track, items: &mut Vec<Item>, trace: &mut Trace) {
-    let rates: Vec<Option<f32>> = items
-        .iter()
-        .map(|i| {
-            i.code
-                .as_deref()
-                .and_then(|c| priors.principal_rate(track, c))
-        })
-        .collect();
-    let Some((best, rate)) = rates
-        .iter()
-        .enumerate()
-        .filter_map(|(k, r)| r.map(|r| (k, r)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-    else {
-        return;
-    };
-    let first = rates.first().copied().flatten();
-    if best != 0 && rate >= 0.25 && first.is_none_or(|f| rate > f + 0.05) {
-        let it = items.remove(best);
-        trace.note(format!(
-            "history ({} records): {} is principal in {:.0}% of the records that have it (rules chose {}, {})",
-            priors.records,
-            it.code.as_deref().unwrap_or("-"),
-            rate * 100.0,
-            items[0].code.as_deref().unwrap_or("-"),
-            first.map(|f| format!("{:.0}%", f * 100.0)).unwrap_or_else(|| "unseen".into())
-        ));
-        items.insert(0, it);
-    }
-}
-
 /// Orders a list; items without a code keep their place relative to others.
-pub fn run(track: Track, input: &[Item], priors: Option<&Priors>) -> (Vec<Item>, Trace) {
+pub fn run(track: Track, input: &[Item]) -> (Vec<Item>, Trace) {
     let mut trace = Trace::new(Method::Rules);
     let codes: Vec<&str> = input.iter().filter_map(|i| i.code.as_deref()).collect();
     let mut ranked: Vec<(i32, usize, Item)> = input
@@ -161,10 +126,7 @@ pub fn run(track: Track, input: &[Item], priors: Option<&Priors>) -> (Vec<Item>,
         ));
     }
     trace.note(format!("{moved} items moved from field order"));
-    let mut out: Vec<Item> = ranked.into_iter().map(|(_, _, it)| it).collect();
-    if let Some(p) = priors {
-        apply_priors(p, track, &mut out, &mut trace);
-    }
+    let out: Vec<Item> = ranked.into_iter().map(|(_, _, it)| it).collect();
     (out, trace)
 }
 
@@ -185,10 +147,9 @@ mod tests {
         let (out, _) = run(
             Track::Diagnosis,
             &items(&["I25.103", "I21.401", "I10.x00x032"]),
-            None,
         );
         assert_eq!(out[0].code.as_deref(), Some("I21.401"));
-        let (out, _) = run(Track::Diagnosis, &items(&["J18.903", "I10.x00x032"]), None);
+        let (out, _) = run(Track::Diagnosis, &items(&["J18.903", "I10.x00x032"]));
         assert_eq!(out[0].code.as_deref(), Some("J18.903"));
     }
 
@@ -197,7 +158,6 @@ mod tests {
         let (out, _) = run(
             Track::Procedure,
             &items(&["88.5500", "00.4000", "36.0700", "00.6600x004"]),
-            None,
         );
         let order: Vec<_> = out.iter().map(|i| i.code.as_deref().unwrap()).collect();
         assert_eq!(order, ["36.0700", "00.6600x004", "88.5500", "00.4000"]);

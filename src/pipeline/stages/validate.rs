@@ -1,5 +1,7 @@
-//! Validation without a model: evidence checks, duplicates, conflicting
-//! variants, and (diagnoses) omissions recovered from the narrative.
+//! Validation on its own: evidence checks, duplicates, conflicting
+//! variants, and (diagnoses) omissions recovered from the narrative. The
+//! rule index drops redundant Code Also items (a helper), the learned
+//! model items it scores too low.
 
 use super::evidence::{find_best, is_negated};
 use crate::pipeline::context::CodingContext;
@@ -43,7 +45,10 @@ pub fn run(
                 Some((span, _)) => it.evidence.push(span),
                 None => {
                     it.flag(Flag::NoEvidence);
-                    if it.confidence.unwrap_or(1.0) < 0.5 {
+                    // A learned item's probability already weighs the
+                    // whole record (its helper validates it); others
+                    // without support and with little confidence go.
+                    if it.origin != Origin::Learned && it.confidence.unwrap_or(1.0) < 0.5 {
                         trace.note(format!("dropped {}: no support in the record", it.text));
                         continue;
                     }
@@ -51,13 +56,6 @@ pub fn run(
             }
         }
         out.push(it);
-    }
-    if track == Track::Procedure {
-        let drop = crate::rules::redundant(&out, &ctx.rules);
-        for r in drop.iter().rev() {
-            trace.note(format!("dropped {}: {}", out[r.index].text, r.reason));
-            out.remove(r.index);
-        }
     }
     flag_conflicts(&mut out, &mut trace);
     // A discharge-diagnosis field is the physician's own final list: coders

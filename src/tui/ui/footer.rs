@@ -58,10 +58,14 @@ pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
             crate::pipeline::Origin::Retrieval => "retrieval",
             crate::pipeline::Origin::Rule => "rule",
             crate::pipeline::Origin::Coder => "coder",
+            crate::pipeline::Origin::Learned => "learned",
         };
         let mut info = format!(" · {origin}");
         if let Some(c) = item.confidence {
             info.push_str(&format!(" · {c:.2}"));
+        }
+        if let Some(m) = &item.model {
+            info.push_str(&format!(" · {m}"));
         }
         if !item.evidence.is_empty() {
             info.push_str(&format!(" · evidence ×{}", item.evidence.len()));

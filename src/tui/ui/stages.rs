@@ -85,6 +85,7 @@ fn origin_style(app: &App, o: Origin) -> Style {
         Origin::Retrieval => t.origin_retrieval,
         Origin::Rule => t.origin_rule,
         Origin::Coder => t.origin_coder,
+        Origin::Learned => t.origin_learned,
     }
 }
 

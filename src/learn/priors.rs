@@ -36,7 +36,7 @@ fn category(key: &str) -> String {
 
 impl Priors {
     /// Learns from records with gold codes.
-    pub fn learn(records: &[Record]) -> Priors {
+    pub fn learn<'a>(records: impl IntoIterator<Item = &'a Record>) -> Priors {
         let mut p = Priors::default();
         for r in records {
             let mut any = false;
