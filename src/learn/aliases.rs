@@ -47,10 +47,11 @@ pub struct Alias {
     /// how often, most frequent first.
     pub mappings: Vec<(Vec<String>, u32)>,
     pub source: AliasSource,
-    /// When a coder taught it (RFC 3339), for the coder's own list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When a coder taught it (RFC 3339), for the coder's own list. (Always
+    /// written: the model's binary format needs every field.)
+    #[serde(default)]
     pub taught: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub user: Option<String>,
 }
 
@@ -82,18 +83,28 @@ fn key(track: Track, text: &str) -> String {
     format!("{}\u{0}{}", track.label(), normalize_name(text))
 }
 
+/// Characters and character bigrams of the normalized text, as a set.
 fn bigrams(text: &str) -> Vec<String> {
     let chars: Vec<char> = normalize_name(text)
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    if chars.len() < 2 {
-        return chars.iter().map(|c| c.to_string()).collect();
-    }
-    let mut v: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+    let mut v: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
+    v.extend(chars.windows(2).map(|w| w.iter().collect::<String>()));
     v.sort();
     v.dedup();
     v
+}
+
+/// A code voted for by the nearest remembered texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vote {
+    pub code: String,
+    /// Similarity-weighted share of the neighbours that mapped to it.
+    pub share: f32,
+    /// The closest neighbour that voted for it, and its similarity.
+    pub via: String,
+    pub similarity: f32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -202,19 +213,9 @@ impl AliasMemory {
             .map(|&i| &self.aliases[i])
     }
 
-    /// What the memory suggests for a text: the exact mapping when the text
-    /// was seen, else codes voted by the `k` nearest remembered texts whose
-    /// bigram cosine reaches `min_sim`, best first.
-    pub fn suggest(&self, track: Track, text: &str, k: usize, min_sim: f32) -> Vec<Suggestion> {
-        if let Some(a) = self.exact(track, text) {
-            return vec![Suggestion {
-                codes: a.best().to_vec(),
-                score: a.agreement(),
-                exact: true,
-                via: a.text.clone(),
-                source: a.source,
-            }];
-        }
+    /// The `k` nearest remembered texts of a track (bigram cosine at least
+    /// `min_sim`), most similar first.
+    fn nearest(&self, track: Track, text: &str, k: usize, min_sim: f32) -> Vec<(usize, f32)> {
         let q = bigrams(text);
         if q.is_empty() {
             return Vec::new();
@@ -229,14 +230,58 @@ impl AliasMemory {
         }
         let mut near: Vec<(usize, f32)> = shared
             .into_iter()
-            .map(|(i, s)| {
-                let sim = s as f32 / ((q.len() * self.grams[i]) as f32).sqrt();
-                (i, sim)
-            })
+            .map(|(i, s)| (i, s as f32 / ((q.len() * self.grams[i]) as f32).sqrt()))
             .filter(|&(_, s)| s >= min_sim)
             .collect();
         near.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         near.truncate(k);
+        near
+    }
+
+    /// Codes voted for by the `k` nearest remembered texts, each code on
+    /// its own (a text may map to several), best first.
+    pub fn votes(&self, track: Track, text: &str, k: usize, min_sim: f32) -> Vec<Vote> {
+        let near = self.nearest(track, text, k, min_sim);
+        let total: f32 = near.iter().map(|x| x.1).sum();
+        let mut out: Vec<Vote> = Vec::new();
+        for &(i, s) in &near {
+            for code in self.aliases[i].best() {
+                match out.iter_mut().find(|v| &v.code == code) {
+                    Some(v) => v.share += s / total,
+                    None => out.push(Vote {
+                        code: code.clone(),
+                        share: s / total,
+                        via: self.aliases[i].text.clone(),
+                        similarity: s,
+                    }),
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.share
+                .total_cmp(&a.share)
+                .then_with(|| a.code.cmp(&b.code))
+        });
+        out
+    }
+
+    /// What the memory suggests for a text: the exact mapping when the text
+    /// was seen, else codes voted by the `k` nearest remembered texts whose
+    /// bigram cosine reaches `min_sim`, best first.
+    pub fn suggest(&self, track: Track, text: &str, k: usize, min_sim: f32) -> Vec<Suggestion> {
+        if let Some(a) = self.exact(track, text) {
+            return vec![Suggestion {
+                codes: a.best().to_vec(),
+                score: a.agreement(),
+                exact: true,
+                via: a.text.clone(),
+                source: a.source,
+            }];
+        }
+        let near = self.nearest(track, text, k, min_sim);
+        if near.is_empty() {
+            return Vec::new();
+        }
         let mut votes: BTreeMap<Vec<String>, (f32, usize)> = BTreeMap::new();
         let total: f32 = near.iter().map(|x| x.1).sum();
         for &(i, s) in &near {

@@ -44,6 +44,11 @@ const EXPLAIN: usize = 4;
 const PRINCIPAL_MARGIN: f32 = 0.1;
 /// Fuzzy alias suggestions under this vote are not used.
 const ALIAS_MIN_SCORE: f32 = 0.75;
+/// Neighbours asked, their least similarity, and the vote share a code
+/// needs to be added from them (see `add_alias_votes`).
+const VOTE_K: usize = 5;
+const VOTE_MIN_SIM: f32 = 0.3;
+const VOTE_SHARE: f32 = 0.4;
 
 /// The learned model, the coders' alias memory, or both.
 pub struct LearnedHelper {
@@ -202,6 +207,52 @@ impl LearnedHelper {
         }
         job.items = out;
         true
+    }
+
+    /// Codes that the texts nearest to the list field were mapped to (the
+    /// field as a whole, as normalization pairs remember it), added when
+    /// enough of the neighbours agree.
+    fn add_alias_votes(&self, ctx: &CodingContext, record: &Record, job: &mut StageJob) {
+        let Some(model) = &self.model else { return };
+        let Some((si, text)) = standardize::source_fields(job.track).iter().find_map(|f| {
+            let i = record.section_index(f)?;
+            let t = record.sections[i].text.trim();
+            (!t.is_empty()).then_some((i, t))
+        }) else {
+            return;
+        };
+        let term = ctx.matcher(job.track).terminology();
+        for v in model.aliases.votes(job.track, text, VOTE_K, VOTE_MIN_SIM) {
+            if v.share < VOTE_SHARE {
+                break;
+            }
+            let Some(e) = term.get(&v.code) else { continue };
+            if job
+                .items
+                .iter()
+                .any(|i| i.code.as_deref() == Some(e.code.as_str()))
+            {
+                continue;
+            }
+            let mut it = Item::new(e.name.clone(), Origin::Learned)
+                .with_code(e.code.clone())
+                .with_source(text.to_string());
+            self.mark(&mut it, v.share);
+            it.evidence.push(Span {
+                section: si,
+                start: 0,
+                end: record.sections[si].text.len(),
+            });
+            job.trace.note(format!(
+                "alias memory: {} {} voted by {:.0}% of the nearest remembered texts (closest “{}”, {:.2})",
+                e.code,
+                e.name,
+                v.share * 100.0,
+                v.via,
+                v.similarity
+            ));
+            job.items.push(it);
+        }
     }
 
     /// Alias memory over the items' raw texts: coder first, then model.
@@ -519,6 +570,7 @@ impl StageHelper for LearnedHelper {
                 StageKind::Standardize => {
                     if !self.apply_field_alias(ctx, record, job) {
                         self.apply_aliases(ctx, job);
+                        self.add_alias_votes(ctx, record, job);
                     }
                     if job.track == Track::Diagnosis {
                         self.add_candidates(ctx, record, job);

@@ -95,7 +95,8 @@ pub struct TrackModel {
     pub keep_threshold: f32,
     /// Gold codes the loaded table does not have (skipped in training).
     pub unknown_codes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // (No `skip_serializing_if` in the model: the binary format is not
+    // self-describing and needs every field written.)
     pub quality: Option<TrackQuality>,
 }
 

@@ -382,15 +382,16 @@ fn align(
         return Vec::new();
     };
     let term = ctx.matcher(track).terminology();
-    let mut out = Vec::new();
-    for p in split_field(&record.sections[si].text) {
+    let pieces = split_field(&record.sections[si].text);
+    let mut found: Vec<Vec<String>> = Vec::new();
+    for p in &pieces {
         let span = Span {
             section: si,
             start: p.start,
             end: p.end,
         };
         let mut trace = Trace::new(crate::pipeline::Method::Retrieval);
-        let items = standardize::standardize_piece(ctx, track, &p, span, &mut trace);
+        let items = standardize::standardize_piece(ctx, track, p, span, &mut trace);
         let mut codes: Vec<String> = items
             .iter()
             .filter_map(|i| i.code.clone())
@@ -420,11 +421,25 @@ fn align(
             }
         }
         codes.dedup();
-        if !codes.is_empty() {
-            out.push((p.text.clone(), codes));
+        found.push(codes);
+    }
+    // What is left on both sides, in the same number: the items the table
+    // does not name (肺部感染 for 肺炎) pair with the gold codes no item
+    // claimed, in order.
+    let claimed: Vec<&String> = found.iter().flatten().collect();
+    let left_gold: Vec<&String> = gold.iter().filter(|g| !claimed.contains(g)).collect();
+    let left_items: Vec<usize> = (0..pieces.len()).filter(|&i| found[i].is_empty()).collect();
+    if !left_items.is_empty() && left_items.len() == left_gold.len() {
+        for (&i, g) in left_items.iter().zip(left_gold) {
+            found[i].push(g.clone());
         }
     }
-    out
+    pieces
+        .into_iter()
+        .zip(found)
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(p, c)| (p.text, c))
+        .collect()
 }
 
 /// Learns a model. Records without gold are ignored; gold codes the loaded
