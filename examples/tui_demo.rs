@@ -5,9 +5,12 @@
 //! `cargo run --no-default-features --example tui_demo -- [FILE] [--record ID] [--theme NAME] [--trainer] [--export-dir DIR]`
 //!
 //! With no FILE it opens the built-in fictional record. Sessions go to
-//! `$ICDFLOW_SESSIONS` (default `./target/tui-demo-sessions`).
+//! `$ICDFLOW_SESSIONS` (default `./target/tui-demo-sessions`), and so does
+//! the coders' alias memory the demo teaches. Similar cases (`c`) come from
+//! a small model learned from the sample's fictional history at start.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 use icdflow::cli::tui::{run, TuiArgs, TuiInputs};
@@ -42,15 +45,27 @@ fn main() -> anyhow::Result<()> {
         .with_ansi(false)
         .try_init();
     let store = SessionStore::open(&dir)?;
+    let coder = Arc::new(Mutex::new(icdflow::learn::CoderAliases::open(
+        dir.join("coder-aliases.json"),
+    )?));
+    let helper = icdflow::learn::LearnedHelper::new(None, None).with_coder_aliases(coder.clone());
     run(
         args,
         TuiInputs {
             records,
-            engine: || Ok(sample::engine()),
+            engine: move || {
+                Ok(icdflow::assemble::engine(
+                    sample::context(),
+                    Some(helper),
+                    None,
+                ))
+            },
             store,
             tui_config: None,
             config_dir: None,
             notes: None,
+            learned: Some(sample::learned_model()),
+            coder_aliases: Some(coder),
         },
     )
 }

@@ -49,6 +49,11 @@ where
     pub config_dir: Option<PathBuf>,
     /// Instructional notes for the code search popup.
     pub notes: Option<NotesFn>,
+    /// The learned model (the similar-cases popup).
+    pub learned: Option<std::sync::Arc<crate::learn::LearnedModel>>,
+    /// The coders' alias memory the engine's learned helper reads (the
+    /// workbench teaches it what coders accept).
+    pub coder_aliases: Option<crate::learn::SharedCoderAliases>,
 }
 
 /// Runs the workbench with what `main` loaded.
@@ -64,6 +69,8 @@ where
         export_dir: args.export_dir,
         source: args.file,
         notes: inputs.notes,
+        learned: inputs.learned,
+        coder_aliases: inputs.coder_aliases,
         ..Default::default()
     };
     if let Some(t) = &inputs.tui_config {
@@ -106,6 +113,15 @@ pub fn run_cli(
     let mut learned = super::context::learned(tables, &ctx)?;
     let agents_cfg = super::context::agents_config(&agent_args)?;
     let learned_helper = learned.helper.take();
+    // The engine thread gets the helper; the workbench keeps handles on the
+    // same model and the same alias memory.
+    let learned_model = learned_helper
+        .as_ref()
+        .and_then(|h| h.model().cloned())
+        .or_else(|| learned.model.clone());
+    let coder_aliases = learned_helper
+        .as_ref()
+        .and_then(|h| h.coder_aliases().cloned());
     let engine = move || -> anyhow::Result<Engine> {
         let agents = match agents_cfg {
             Some(c) => Some(crate::agents::Agents::load(c)?),
@@ -128,6 +144,8 @@ pub fn run_cli(
             tui_config: Some(cfg.tui.clone()),
             config_dir,
             notes: Some(notes),
+            learned: learned_model,
+            coder_aliases,
         },
     )
 }

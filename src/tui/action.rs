@@ -84,6 +84,14 @@ pub enum Action {
     InsertHit,
     /// Code search: search the other track's table.
     SwitchTable,
+    /// Show the past coded records most like this one (learned model).
+    Similar,
+    /// Show what coders taught the alias memory.
+    Aliases,
+    /// Similar cases: put the highlighted code into the focused list.
+    Adopt,
+    /// Taught aliases: forget the highlighted one.
+    Forget,
     /// Mouse button pressed at a cell.
     #[serde(skip)]
     Click {
@@ -182,6 +190,10 @@ impl Action {
             Action::Select => "take the selected entry",
             Action::InsertHit => "insert as a new item",
             Action::SwitchTable => "search the other table",
+            Action::Similar => "similar coded cases (learned model)",
+            Action::Aliases => "what coders taught (alias memory)",
+            Action::Adopt => "adopt the code into the focused list",
+            Action::Forget => "forget the taught alias",
             Action::Click { .. } => "mouse click",
             Action::Scroll { .. } => "mouse wheel",
             Action::Resize { .. } => "terminal resized",
@@ -214,6 +226,10 @@ impl Action {
             Action::Trainer => "trainer",
             Action::NextRecord => "next",
             Action::PrevRecord => "prev",
+            Action::Similar => "similar",
+            Action::Aliases => "taught",
+            Action::Adopt => "adopt",
+            Action::Forget => "forget",
             _ => "",
         }
     }

@@ -13,14 +13,18 @@ use ratatui::layout::Rect;
 use ratatui_textarea::{CursorMove, TextArea};
 
 use super::action::Action;
+use super::aliases::{self, AliasPopup};
 use super::clipboard::ClipboardSink;
 use super::editlist::{item_line, parse_lines};
 use super::export;
 use super::keymap::{Key, Keymap, Mode};
 use super::layout::{self, LayoutParams, Screen};
+use super::popup::Popup;
+use super::similar::SimilarPopup;
 use super::theme::Theme;
 use super::worker::{Job, JobKind, Outcome, WorkerHandle, WorkerMsg};
 use super::NotesFn;
+use crate::learn::{LearnedModel, SharedCoderAliases};
 use crate::pipeline::{CodingContext, Event, Flag, Item, Origin, Run, StageKind, Status};
 use crate::record::{Record, Track};
 use crate::search::{Match, MatchOptions};
@@ -100,6 +104,27 @@ pub enum Overlay {
     Edit(Box<Editor>),
     Search(SearchState),
     Picker(PickerState),
+    Similar(Box<SimilarPopup>),
+    Aliases(AliasPopup),
+}
+
+impl Overlay {
+    /// The self-contained popup on top (see [`Popup`]), if that is what is open.
+    pub fn popup(&self) -> Option<&dyn Popup> {
+        match self {
+            Overlay::Similar(p) => Some(p.as_ref()),
+            Overlay::Aliases(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn popup_mut(&mut self) -> Option<&mut dyn Popup> {
+        match self {
+            Overlay::Similar(p) => Some(p.as_mut()),
+            Overlay::Aliases(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// A job in flight.
@@ -132,6 +157,11 @@ pub struct AppConfig {
     pub notes: Option<NotesFn>,
     /// Show this fixed elapsed time instead of the clock (snapshots).
     pub frozen_elapsed: Option<Duration>,
+    /// The learned model (similar cases), when one is loaded.
+    pub learned: Option<Arc<LearnedModel>>,
+    /// The coders' alias memory, shared with the engine's learned helper:
+    /// what the coder accepts in a Standardize list is taught to it.
+    pub coder_aliases: Option<SharedCoderAliases>,
 }
 
 impl Default for AppConfig {
@@ -146,6 +176,8 @@ impl Default for AppConfig {
             auto_rerun: false,
             notes: None,
             frozen_elapsed: None,
+            learned: None,
+            coder_aliases: None,
         }
     }
 }
@@ -272,6 +304,8 @@ impl App {
             Overlay::Edit(_) => Mode::Edit,
             Overlay::Search(_) => Mode::Search,
             Overlay::Picker(_) => Mode::Picker,
+            Overlay::Similar(_) => Mode::Similar,
+            Overlay::Aliases(_) => Mode::Aliases,
         }
     }
 
@@ -410,6 +444,7 @@ impl App {
                 Mode::Search => self.search_mode(action),
                 Mode::Picker => self.picker_mode(action),
                 Mode::Help | Mode::Trace => self.scroll_mode(action),
+                Mode::Similar | Mode::Aliases => self.popup_mode(action),
             },
         }
         self.after_input();
@@ -479,6 +514,8 @@ impl App {
             }
             Action::ExportJson => self.export_json(),
             Action::ExportLine => self.export_line(),
+            Action::Similar => SimilarPopup::open(self),
+            Action::Aliases => AliasPopup::open(self),
             Action::Trainer => {
                 self.trainer = !self.trainer;
                 let state = if self.trainer { "on" } else { "off" };
@@ -496,6 +533,15 @@ impl App {
                 self.set_status("edit discarded", Level::Info);
             }
             _ => {}
+        }
+    }
+
+    /// Hands an action to the self-contained popup on top.
+    fn popup_mode(&mut self, a: Action) {
+        let mut overlay = std::mem::replace(&mut self.overlay, Overlay::None);
+        let keep = overlay.popup_mut().is_some_and(|p| p.handle(self, a));
+        if keep && matches!(self.overlay, Overlay::None) {
+            self.overlay = overlay;
         }
     }
 
@@ -747,7 +793,11 @@ impl App {
             Overlay::Picker(p) if p.list.offset + i < p.hits.len() => {
                 p.list.cursor = p.list.offset + i
             }
-            _ => {}
+            o => {
+                if let Some(p) = o.popup_mut() {
+                    p.click(area, row);
+                }
+            }
         }
     }
 
@@ -769,6 +819,12 @@ impl App {
             }
             Overlay::Edit(ed) => {
                 ed.area.scroll((d as i16, 0));
+                return;
+            }
+            o => {
+                if let Some(p) = o.popup_mut() {
+                    p.wheel(d);
+                }
                 return;
             }
         }
@@ -1050,8 +1106,33 @@ impl App {
 
     /// Replaces a stage's list as the coder's edit and saves at once.
     pub fn commit(&mut self, t: Track, k: StageKind, items: Vec<Item>, what: &str) {
+        self.commit_with(t, k, items, what, Vec::new());
+    }
+
+    /// [`App::commit`] of an edit that accepts or corrects items: in a
+    /// Standardize list, each item it makes the coder's that keeps its raw
+    /// text and has a code teaches the coder alias memory (raw text → code).
+    fn commit_teaching(&mut self, t: Track, k: StageKind, items: Vec<Item>, what: &str) {
+        let teach = if k == StageKind::Standardize {
+            let before = self.items(t, k);
+            aliases::teachable(&items, &before)
+        } else {
+            Vec::new()
+        };
+        self.commit_with(t, k, items, what, teach);
+    }
+
+    fn commit_with(
+        &mut self,
+        t: Track,
+        k: StageKind,
+        items: Vec<Item>,
+        what: &str,
+        teach: Vec<(String, String)>,
+    ) {
         self.session.edit(t, k, items, &self.cfg.user);
-        if self.save_session(true) {
+        let saved = self.save_session(true);
+        if saved {
             let later = self
                 .run()
                 .track(t)
@@ -1063,6 +1144,8 @@ impl App {
                 format!("{what}; saved · {later} later stage(s) stale (R re-runs)"),
                 Level::Info,
             );
+            // Taught before any re-run, so that the re-run already knows it.
+            aliases::teach(self, t, &teach);
         }
         if self.cfg.auto_rerun {
             self.start_job(JobKind::RunPending);
@@ -1115,7 +1198,7 @@ impl App {
             return;
         }
         let n = parsed.items.len();
-        self.commit(
+        self.commit_teaching(
             ed.track,
             ed.kind,
             parsed.items,
@@ -1173,7 +1256,7 @@ impl App {
         item.confidence = Some(1.0);
         item.flags.retain(|f| *f != Flag::LowConfidence);
         let what = format!("accepted {}", item.code.as_deref().unwrap_or(&item.text));
-        self.commit(t, k, items, &what);
+        self.commit_teaching(t, k, items, &what);
     }
 
     fn toggle_stage(&mut self) {
@@ -1318,7 +1401,7 @@ impl App {
         }
         self.lists.entry((t, k)).or_default().cursor = at;
         let verb = if insert { "inserted" } else { "set" };
-        self.commit(t, k, items, &format!("{verb} {} {}", hit.code, hit.name));
+        self.commit_teaching(t, k, items, &format!("{verb} {} {}", hit.code, hit.name));
     }
 
     // ----- record picker ---------------------------------------------------

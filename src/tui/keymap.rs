@@ -37,16 +37,22 @@ pub enum Mode {
     Picker,
     Help,
     Trace,
+    /// The similar-cases popup is open.
+    Similar,
+    /// The taught-aliases popup is open.
+    Aliases,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Normal,
         Mode::Edit,
         Mode::Search,
         Mode::Picker,
         Mode::Help,
         Mode::Trace,
+        Mode::Similar,
+        Mode::Aliases,
     ];
 
     pub fn label(self) -> &'static str {
@@ -57,6 +63,8 @@ impl Mode {
             Mode::Picker => "picker",
             Mode::Help => "help",
             Mode::Trace => "trace",
+            Mode::Similar => "similar",
+            Mode::Aliases => "aliases",
         }
     }
 
@@ -283,6 +291,8 @@ fn defaults() -> Vec<(Mode, &'static str, Action)> {
         (M::Normal, "w", ExportJson),
         (M::Normal, "W", ExportLine),
         (M::Normal, "T", Trainer),
+        (M::Normal, "c", Similar),
+        (M::Normal, "L", Aliases),
     ];
     v.extend(nav(M::Normal));
     v.extend([
@@ -304,6 +314,23 @@ fn defaults() -> Vec<(Mode, &'static str, Action)> {
     }
     v.push((M::Help, "?", Close));
     v.push((M::Trace, "t", Close));
+    v.extend([
+        (M::Similar, "enter", Adopt),
+        (M::Similar, "esc", Close),
+        (M::Similar, "q", Close),
+        (M::Similar, "c", Close),
+        (M::Similar, "ctrl-c", Cancel),
+    ]);
+    v.extend(nav(M::Similar));
+    v.extend([
+        (M::Aliases, "d", Forget),
+        (M::Aliases, "delete", Forget),
+        (M::Aliases, "esc", Close),
+        (M::Aliases, "q", Close),
+        (M::Aliases, "L", Close),
+        (M::Aliases, "ctrl-c", Cancel),
+    ]);
+    v.extend(nav(M::Aliases));
     v
 }
 

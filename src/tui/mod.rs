@@ -6,11 +6,14 @@
 //! - [`keymap`], [`action`]: keys → actions, per mode, user-overridable;
 //! - [`worker`]: the thread that owns the engine (a llama.cpp model is not `Send`);
 //! - [`terminal`]: setup, restore, panic hook, signals;
-//! - [`theme`], [`clipboard`], [`export`]: looks, copying, output files.
+//! - [`theme`], [`clipboard`], [`export`]: looks, copying, output files;
+//! - [`similar`], [`aliases`]: what the learned model and the coders'
+//!   alias memory offer (self-contained [`popup`]s).
 //!
 //! [`run_tui`] is the entry point.
 
 pub mod action;
+pub mod aliases;
 pub mod app;
 pub mod clipboard;
 pub mod diff;
@@ -18,7 +21,9 @@ pub mod editlist;
 pub mod export;
 pub mod keymap;
 pub mod layout;
+pub mod popup;
 pub mod sample;
+pub mod similar;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
@@ -63,6 +68,10 @@ pub struct TuiOptions {
     /// Re-run stale stages right after every edit.
     pub auto_rerun: bool,
     pub notes: Option<NotesFn>,
+    /// The learned model, for the similar-cases popup.
+    pub learned: Option<Arc<crate::learn::LearnedModel>>,
+    /// The coders' alias memory (the engine's learned helper holds the same).
+    pub coder_aliases: Option<crate::learn::SharedCoderAliases>,
 }
 
 impl TuiOptions {
@@ -123,6 +132,8 @@ impl TuiOptions {
             auto_rerun: self.auto_rerun,
             notes: self.notes.clone(),
             frozen_elapsed: None,
+            learned: self.learned.clone(),
+            coder_aliases: self.coder_aliases.clone(),
         };
         (cfg, warnings)
     }

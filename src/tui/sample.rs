@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::pipeline::{
     AgentCall, CodingContext, Engine, Flag, Item, Method, Origin, Run, Span, StageKind, Trace,
 };
-use crate::record::{fields, Record, Track};
+use crate::record::{fields, Gold, GoldCode, Record, Track};
 use crate::search::Matcher;
 use crate::terminology::{normalize_code, CodeEntry, CodeKind, CodeSystem, Terminology};
 
@@ -51,6 +51,124 @@ pub fn second_record() -> Record {
             fields::DISCHARGE_DIAGNOSIS,
             "1.高血压病3级（很高危）\n2.2型糖尿病",
         )
+}
+
+/// A handful of fictional past records with their final codes (gold), to
+/// learn a small model from (similar cases). One of them carries a code the
+/// demo table lacks.
+pub fn history() -> Vec<Record> {
+    let gold = |codes: &[(&str, &str)]| {
+        (!codes.is_empty()).then(|| {
+            codes
+                .iter()
+                .map(|(c, n)| GoldCode {
+                    code: c.to_string(),
+                    name: Some(n.to_string()),
+                })
+                .collect()
+        })
+    };
+    let rec = |id: &str, cc: &str, dx: &str, px: &str, d: &[(&str, &str)], p: &[(&str, &str)]| {
+        let mut r = Record::new(id)
+            .with_section(fields::CHIEF_COMPLAINT, cc)
+            .with_section(fields::DISCHARGE_DIAGNOSIS, dx);
+        if !px.is_empty() {
+            r = r.with_section(fields::PROCEDURE_NAMES, px);
+        }
+        r.gold = Gold {
+            diagnoses: gold(d),
+            procedures: gold(p),
+        };
+        r
+    };
+    vec![
+        rec(
+            "ZY-HIST-0101",
+            "胸痛1周。",
+            "1.不稳定型心绞痛\n2.冠状动脉粥样硬化性心脏病\n3.高血压病3级（很高危）",
+            "经皮冠状动脉支架置入术；冠状动脉造影术",
+            &[
+                ("I20.000", "不稳定型心绞痛"),
+                ("I25.103", "冠状动脉粥样硬化性心脏病"),
+                ("I10.x00x032", "高血压病3级（很高危）"),
+            ],
+            &[
+                ("36.07", "经皮冠状动脉支架置入术"),
+                ("88.56", "冠状动脉造影术"),
+                ("00.40", ""),
+                ("00.45", ""),
+            ],
+        ),
+        rec(
+            "ZY-HIST-0102",
+            "持续胸痛6小时。",
+            "1.急性非ST段抬高型心肌梗死\n2.冠状动脉粥样硬化性心脏病\n3.2型糖尿病\n4.心功能不全",
+            "经皮冠状动脉支架置入术；冠状动脉造影术",
+            &[
+                ("I21.401", "急性非ST段抬高型心肌梗死"),
+                ("I25.103", "冠状动脉粥样硬化性心脏病"),
+                ("E11.900", "2型糖尿病"),
+                ("I50.900", "心功能不全"),
+            ],
+            &[
+                ("36.07", "经皮冠状动脉支架置入术"),
+                ("88.56", "冠状动脉造影术"),
+            ],
+        ),
+        rec(
+            "ZY-HIST-0103",
+            "活动后胸闷2年。",
+            "1.冠状动脉粥样硬化性心脏病\n2.心绞痛",
+            "冠状动脉造影术",
+            &[
+                ("I25.103", "冠状动脉粥样硬化性心脏病"),
+                ("I20.900", "心绞痛"),
+            ],
+            &[("88.55", "冠状动脉造影术")],
+        ),
+        rec(
+            "ZY-HIST-0104",
+            "头晕3天。",
+            "1.高血压病1级\n2.2型糖尿病",
+            "",
+            &[("I10.x00x002", "高血压病1级"), ("E11.900", "2型糖尿病")],
+            &[],
+        ),
+        rec(
+            "ZY-HIST-0105",
+            "反复胸闷1月。",
+            "1.不稳定型心绞痛\n2.2型糖尿病",
+            "经皮冠状动脉腔内血管成形术；冠状动脉造影术",
+            &[("I20.000", "不稳定型心绞痛"), ("E11.900", "2型糖尿病")],
+            &[
+                ("00.66", "经皮冠状动脉腔内血管成形术"),
+                ("88.56", "冠状动脉造影术"),
+            ],
+        ),
+        rec(
+            "ZY-HIST-0106",
+            "发现血压升高5年。",
+            "1.高血压病3级（很高危）",
+            "",
+            &[("I10.x00x032", "高血压病3级（很高危）")],
+            &[],
+        ),
+    ]
+}
+
+/// A small model learned from [`history`] over the demo tables (no inner
+/// cross-validation), for the similar-cases popup's tests and demo.
+pub fn learned_model() -> Arc<crate::learn::LearnedModel> {
+    let records = history();
+    let input = crate::learn::LearnInput {
+        records: &records,
+        ..Default::default()
+    };
+    let opts = crate::learn::LearnOptions {
+        inner_folds: 0,
+        ..Default::default()
+    };
+    Arc::new(crate::learn::learn(&context(), &input, &opts).0)
 }
 
 fn entry(

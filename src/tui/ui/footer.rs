@@ -95,12 +95,14 @@ fn hints(app: &App) -> Vec<Action> {
     match app.mode() {
         Mode::Normal if app.busy() => vec![Cancel, Trace, Help, Quit],
         Mode::Normal => vec![
-            Step, RunAll, RunStale, Edit, Search, Accept, Trace, Copy, Help, Quit,
+            Step, RunAll, RunStale, Edit, Search, Accept, Trace, Copy, Similar, Aliases, Help, Quit,
         ],
         Mode::Edit => vec![Save, Close],
         Mode::Search => vec![Select, InsertHit, SwitchTable, Close],
         Mode::Picker => vec![Select, Close],
         Mode::Help | Mode::Trace => vec![Close],
+        Mode::Similar => vec![Adopt, Close],
+        Mode::Aliases => vec![Forget, Close],
     }
 }
 

@@ -1,5 +1,6 @@
 //! Popups over the panes: help, trace, code search, record picker and the
-//! list editor.
+//! list editor. The self-contained popups (similar cases, taught aliases)
+//! draw themselves (see `tui::popup`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -37,6 +38,11 @@ pub fn area(app: &App, area: Rect) -> Rect {
             w.saturating_sub(4).min(96),
             h.saturating_sub(4).min(24),
         ),
+        Overlay::Similar(_) | Overlay::Aliases(_) => app
+            .overlay
+            .popup()
+            .map(|p| p.area(area))
+            .unwrap_or_default(),
     }
 }
 
@@ -87,6 +93,11 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
             let inner = block.inner(a);
             frame.render_widget(block, a);
             frame.render_widget(&ed.area, inner);
+        }
+        Overlay::Similar(_) | Overlay::Aliases(_) => {
+            if let Some(p) = app.overlay.popup() {
+                p.render(app, frame.buffer_mut(), a);
+            }
         }
     }
 }
@@ -174,6 +185,14 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
             "Record picker 病案选择 (type to filter by id or text)",
         ),
         (Mode::Help, "Help and trace popups"),
+        (
+            Mode::Similar,
+            "Similar cases 相似病例 (past coded records, learned model)",
+        ),
+        (
+            Mode::Aliases,
+            "Taught aliases 编码员别名 (raw text → codes the coders taught)",
+        ),
     ];
     for (mode, title) in groups {
         out.push(Line::from(Span::styled(
@@ -200,7 +219,7 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     out.push(Line::from(Span::styled("Legend", t.header)));
     for l in [
         "  status   ✓ fresh  ○ stale  · pending  ✎ edited  ✗ failed  ⠋ running  ⊘ off",
-        "  origin   A agent  S retrieval  R rule  C coder",
+        "  origin   A agent  S retrieval  R rule  C coder  L learned",
         "  marks    ★ principal  ! low confidence  .93 confidence",
         "  trainer  + added  ↕ moved  ~ renamed or coded  - removed",
     ] {

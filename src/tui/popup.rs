@@ -1,0 +1,102 @@
+//! The interface of the workbench's self-contained popups (similar cases,
+//! taught aliases): each keeps its state, answers its keys and draws
+//! itself, so the app only opens one and hands it the actions of its mode.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::action::Action;
+use super::app::App;
+
+/// A popup that owns its state, keys and drawing.
+pub trait Popup {
+    /// Applies an action of the popup's mode. The popup is out of
+    /// `app.overlay` while this runs (so it may change the app freely);
+    /// it goes back unless this returns false or the popup opened another.
+    fn handle(&mut self, app: &mut App, a: Action) -> bool;
+
+    /// Where the popup goes on a screen of `screen`.
+    fn area(&self, screen: Rect) -> Rect;
+
+    /// Draws the popup into `area` (cleared already).
+    fn render(&self, app: &App, buf: &mut Buffer, area: Rect);
+
+    /// A mouse click at `row` of the screen, inside `area`.
+    fn click(&mut self, _area: Rect, _row: u16) {}
+
+    /// The mouse wheel: `d` rows down (negative: up).
+    fn wheel(&mut self, _d: isize) {}
+}
+
+/// The list rows a popup of `area` shows below its border and two header
+/// lines.
+pub fn list_height(area: Rect) -> usize {
+    area.height.saturating_sub(4) as usize
+}
+
+/// The first row to show of a list `h` rows high so that `cursor` shows.
+pub fn offset(cursor: usize, h: usize) -> usize {
+    (cursor + 1).saturating_sub(h.max(1))
+}
+
+/// How far a navigation action moves a popup's cursor on a list `page`
+/// rows high.
+pub fn step(a: Action, page: usize) -> Option<isize> {
+    let page = page.max(1) as isize;
+    Some(match a {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -page,
+        Action::PageDown => page,
+        Action::Top => isize::MIN / 2,
+        Action::Bottom => isize::MAX / 2,
+        _ => return None,
+    })
+}
+
+/// `cur` moved by `d` within `n` entries.
+pub fn moved(cur: usize, d: isize, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    (cur as isize).saturating_add(d).clamp(0, n as isize - 1) as usize
+}
+
+/// Draws the frame of a list popup: the bordered block with its title, a
+/// dim info line and a header line. Returns the area left for the list,
+/// `None` when there is no room for one.
+pub fn frame(
+    app: &App,
+    buf: &mut Buffer,
+    area: Rect,
+    title: &str,
+    info: &str,
+    header: Vec<ratatui::text::Span<'static>>,
+) -> Option<Rect> {
+    use ratatui::widgets::{Block, Widget};
+    let t = &app.cfg.theme;
+    let block = Block::bordered()
+        .border_style(t.border_focus)
+        .style(t.popup)
+        .title(ratatui::text::Span::styled(
+            super::width::truncate(title, area.width.saturating_sub(2) as usize),
+            t.title,
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height < 3 || inner.width == 0 {
+        return None;
+    }
+    let info = vec![ratatui::text::Span::styled(
+        super::width::truncate(info, inner.width as usize),
+        t.dim,
+    )];
+    super::ui::put_line(buf, inner.x, inner.y, inner.width, info, t.popup);
+    super::ui::put_line(buf, inner.x, inner.y + 1, inner.width, header, t.popup);
+    Some(Rect::new(
+        inner.x,
+        inner.y + 2,
+        inner.width,
+        inner.height - 2,
+    ))
+}
