@@ -457,3 +457,292 @@ fn engine_failure_is_shown_and_editing_still_works() {
     press(&mut h.app, "4 x");
     assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 3);
 }
+
+// ----- the learned model and the coders' alias memory ----------------------
+
+type Shared = icdflow::learn::SharedCoderAliases;
+
+fn shared_aliases(path: &std::path::Path) -> Shared {
+    std::sync::Arc::new(std::sync::Mutex::new(
+        icdflow::learn::CoderAliases::open(path).unwrap(),
+    ))
+}
+
+fn remembered(shared: &Shared, t: Track, text: &str) -> Option<Vec<String>> {
+    let c = shared.lock().unwrap();
+    c.memory().exact(t, text).map(|a| a.best().to_vec())
+}
+
+/// Moves the similar-cases popup's cursor to `code` (from the top).
+fn highlight(app: &mut App, code: &str) {
+    press(app, "g");
+    for _ in 0..64 {
+        let Overlay::Similar(p) = &app.overlay else {
+            panic!("the similar-cases popup is open")
+        };
+        if p.selected().is_some_and(|(_, (c, _))| c == code) {
+            return;
+        }
+        press(app, "j");
+    }
+    panic!("{code} is not among the similar cases' codes");
+}
+
+#[test]
+fn similar_cases_adopt_a_code_into_the_focused_list() {
+    let rec = sample::record();
+    let mut h = harness_with(
+        vec![rec.clone()],
+        Some(sample::finished_run(&rec)),
+        160,
+        48,
+        |c| c.learned = Some(sample::learned_model()),
+    );
+    // Diagnoses, Codes, first item.
+    press(&mut h.app, "4 c");
+    let Overlay::Similar(p) = &h.app.overlay else {
+        panic!("the similar-cases popup is open")
+    };
+    assert_eq!(p.track, Track::Diagnosis);
+    assert!(!p.cases.is_empty() && p.cases.len() <= 8);
+    assert!(p.cases.iter().all(|c| c.id != rec.id));
+    assert!(p
+        .cases
+        .windows(2)
+        .all(|w| w[0].similarity >= w[1].similarity));
+    // 心绞痛 (I20.900), from ZY-HIST-0103: goes in below the cursor.
+    highlight(&mut h.app, "I20.900");
+    press(&mut h.app, "enter");
+    assert!(matches!(h.app.overlay, Overlay::Similar(_)), "stays open");
+    let codes = &h.app.run().diagnosis.stages[3];
+    assert_eq!(codes.status, Status::Edited);
+    assert_eq!(codes.items.len(), 5);
+    let item = &codes.items[1];
+    assert_eq!(item.code.as_deref(), Some("I20.900"));
+    assert_eq!(item.text, "心绞痛");
+    assert_eq!(item.origin, Origin::Coder);
+    assert_eq!(item.source.as_deref(), Some("similar case ZY-HIST-0103"));
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(
+        msg.contains("adopted I20.900") && msg.contains("saved"),
+        "{msg}"
+    );
+    // Saved and audited like any edit.
+    let saved = store_in(&h.dir).load("ZY-DEMO-0001").unwrap().unwrap();
+    assert_eq!(saved.run.diagnosis.stages[3].items[1], *item);
+    assert_eq!(store_in(&h.dir).audit().unwrap().len(), 1);
+    // A code the loaded table lacks is refused.
+    highlight(&mut h.app, "I50.900");
+    press(&mut h.app, "enter");
+    let (msg, level) = h.app.status.clone().unwrap();
+    assert!(msg.contains("I50.900") && msg.contains("not in"), "{msg}");
+    assert_eq!(level, icdflow::tui::app::Level::Warn);
+    assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 5);
+    // So is one the list has already.
+    highlight(&mut h.app, "I25.103");
+    press(&mut h.app, "enter");
+    assert!(h.app.status.clone().unwrap().0.contains("already"));
+    assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 5);
+    press(&mut h.app, "esc");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    // Procedures: the popup shows that track's codes.
+    press(&mut h.app, "J c");
+    let Overlay::Similar(p) = &h.app.overlay else {
+        panic!("the similar-cases popup is open")
+    };
+    assert_eq!(p.track, Track::Procedure);
+    assert!(p.selected().is_some_and(|(_, (c, _))| c == "36.07"));
+}
+
+#[test]
+fn similar_cases_need_a_learned_model() {
+    let mut h = harness(None, 80, 24);
+    press(&mut h.app, "c");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert_eq!(msg, "no learned model: run icdflow learn");
+}
+
+#[test]
+fn accepted_standardize_items_teach_the_alias_memory() {
+    let rec = sample::record();
+    let mut run = sample::finished_run(&rec);
+    // The Standardize stage coded its first item (as a learned or agent
+    // stage may).
+    run.diagnosis.stages[0].items[0].code = Some("I25.103".into());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coder-aliases.json");
+    let shared = shared_aliases(&path);
+    let mut h = harness_with(vec![rec], Some(run), 160, 48, |c| {
+        c.coder_aliases = Some(shared.clone())
+    });
+    // The accept key.
+    press(&mut h.app, "1 a");
+    let d = Track::Diagnosis;
+    assert_eq!(
+        remembered(&shared, d, "冠状动脉粥样硬化性心脏病"),
+        Some(vec!["I25.103".to_string()])
+    );
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(
+        msg.starts_with(
+            "learned: “冠状动脉粥样硬化性心脏病” → I25.103 (next records map it the same way)"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("saved"), "{msg}");
+    // The code search's apply: 高血压3级（极高危）, raw text 高血压病3级（很高危）.
+    press(&mut h.app, "j j /");
+    type_text(&mut h.app, "I10.x00x002");
+    press(&mut h.app, "enter");
+    assert_eq!(
+        remembered(&shared, d, "高血压病3级（很高危）"),
+        Some(vec!["I10.x00x002".to_string()])
+    );
+    // The list editor: coding 2型糖尿病 on its line.
+    press(&mut h.app, "e");
+    if let Overlay::Edit(ed) = &mut h.app.overlay {
+        ed.area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        ed.area.move_cursor(ratatui_textarea::CursorMove::End);
+    }
+    type_text(&mut h.app, " | E11.900");
+    press(&mut h.app, "ctrl-s");
+    let std_items = &h.app.run().diagnosis.stages[0].items;
+    assert_eq!(std_items[3].code.as_deref(), Some("E11.900"));
+    assert_eq!(
+        remembered(&shared, d, "2型糖尿病"),
+        Some(vec!["E11.900".to_string()])
+    );
+    // Saved, with an audit line per teaching.
+    let again = icdflow::learn::CoderAliases::open(&path).unwrap();
+    assert_eq!(again.memory().aliases().len(), 3);
+    let audit = std::fs::read_to_string(again.audit_path()).unwrap();
+    assert_eq!(audit.lines().count(), 3);
+    assert!(audit.contains("tester"), "{audit}");
+    // Accepting in a list that is not Standardize teaches nothing.
+    press(&mut h.app, "4 a");
+    assert_eq!(shared.lock().unwrap().memory().aliases().len(), 3);
+    assert!(!h.app.status.clone().unwrap().0.contains("learned"));
+}
+
+#[test]
+fn a_failed_teaching_is_shown_and_the_edit_stands() {
+    let rec = sample::record();
+    let mut run = sample::finished_run(&rec);
+    run.diagnosis.stages[0].items[0].code = Some("I25.103".into());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coder-aliases.json");
+    let shared = shared_aliases(&path);
+    // A directory where the file goes: the save fails.
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("keep"), b"x").unwrap();
+    let mut h = harness_with(vec![rec], Some(run), 160, 48, |c| {
+        c.coder_aliases = Some(shared.clone())
+    });
+    press(&mut h.app, "1 a");
+    let (msg, level) = h.app.status.clone().unwrap();
+    assert_eq!(level, icdflow::tui::app::Level::Warn);
+    assert!(msg.contains("coder-aliases.json"), "{msg}");
+    assert!(shared.lock().unwrap().memory().is_empty());
+    let item = &h.app.run().diagnosis.stages[0].items[0];
+    assert_eq!(item.origin, Origin::Coder);
+    assert_eq!(h.app.run().diagnosis.stages[0].status, Status::Edited);
+}
+
+#[test]
+fn the_alias_popup_lists_and_forgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coder-aliases.json");
+    let shared = shared_aliases(&path);
+    {
+        let mut c = shared.lock().unwrap();
+        c.teach(Track::Diagnosis, "冠心病", vec!["I25.103".into()], "lin")
+            .unwrap();
+        c.teach(Track::Procedure, "PCI", vec!["36.07".into()], "lin")
+            .unwrap();
+    }
+    let rec = sample::record();
+    let mut h = harness_with(
+        vec![rec.clone()],
+        Some(sample::finished_run(&rec)),
+        160,
+        48,
+        |c| c.coder_aliases = Some(shared.clone()),
+    );
+    press(&mut h.app, "L");
+    let Overlay::Aliases(p) = &h.app.overlay else {
+        panic!("the alias popup is open")
+    };
+    assert_eq!(p.rows.len(), 2);
+    let s = screen(&h.app);
+    assert!(s.contains("冠心病") && s.contains("I25.103"), "{s}");
+    // Forget the second row.
+    press(&mut h.app, "j");
+    let Overlay::Aliases(p) = &h.app.overlay else {
+        panic!()
+    };
+    let gone = p.selected().unwrap().clone();
+    press(&mut h.app, "d");
+    let (msg, _) = h.app.status.clone().unwrap();
+    assert!(msg.starts_with(&format!("forgot “{}”", gone.text)), "{msg}");
+    assert!(remembered(&shared, gone.track, &gone.text).is_none());
+    let Overlay::Aliases(p) = &h.app.overlay else {
+        panic!("the popup stays open")
+    };
+    assert_eq!(p.rows.len(), 1);
+    assert_eq!(p.cursor, 0);
+    // Saved and audited.
+    let again = icdflow::learn::CoderAliases::open(&path).unwrap();
+    assert_eq!(again.memory().aliases().len(), 1);
+    let audit = std::fs::read_to_string(again.audit_path()).unwrap();
+    assert!(
+        audit.lines().last().unwrap().contains("\"forget\"") && audit.contains("tester"),
+        "{audit}"
+    );
+    press(&mut h.app, "d d");
+    assert!(shared.lock().unwrap().memory().is_empty());
+    assert!(screen(&h.app).contains("nothing taught yet"));
+    press(&mut h.app, "esc");
+    assert!(matches!(h.app.overlay, Overlay::None));
+}
+
+/// What the coder teaches, the engine's learned helper uses on the next run.
+#[test]
+fn a_taught_alias_applies_to_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_aliases(&dir.path().join("coder-aliases.json"));
+    let helper = icdflow::learn::LearnedHelper::new(None, None).with_coder_aliases(shared.clone());
+    let engine = icdflow::assemble::engine(sample::context(), Some(helper), None);
+    let mut h = harness_engine(engine, vec![sample::record()], None, 160, 48, |c| {
+        c.coder_aliases = Some(shared.clone())
+    });
+    press(&mut h.app, "r");
+    let raw = "高血压病3级（很高危）";
+    let find = |app: &App| {
+        app.run().diagnosis.stages[0]
+            .items
+            .iter()
+            .position(|i| i.source.as_deref() == Some(raw))
+            .expect("the Standardize list has the item")
+    };
+    let i = find(&h.app);
+    // The coder corrects its code in the Standardize list.
+    press(&mut h.app, "1");
+    for _ in 0..i {
+        press(&mut h.app, "j");
+    }
+    press(&mut h.app, "/");
+    type_text(&mut h.app, "I10.x00x002");
+    press(&mut h.app, "enter");
+    assert_eq!(
+        remembered(&shared, Track::Diagnosis, raw),
+        Some(vec!["I10.x00x002".to_string()])
+    );
+    // Everything again, with the coder's edits dropped: a fresh session.
+    std::fs::remove_file(store_in(&h.dir).path_for("ZY-DEMO-0001")).unwrap();
+    h.app.open_record(0);
+    press(&mut h.app, "r");
+    let item = &h.app.run().diagnosis.stages[0].items[find(&h.app)];
+    assert_eq!(item.code.as_deref(), Some("I10.x00x002"));
+    assert_eq!(item.origin, Origin::Learned);
+}

@@ -142,9 +142,76 @@ fn focused_item_evidence_is_highlighted_in_the_record() {
     assert!(s.contains("▾ 现病史"), "{s}");
 }
 
+/// An alias memory with two taught entries at fixed times.
+fn taught_aliases(dir: &std::path::Path) -> icdflow::learn::SharedCoderAliases {
+    let path = dir.join("coder-aliases.json");
+    let mut c = icdflow::learn::CoderAliases::open(&path).unwrap();
+    c.teach(Track::Diagnosis, "冠心病", vec!["I25.103".into()], "lin")
+        .unwrap();
+    c.teach(
+        Track::Procedure,
+        "冠脉支架植入术（药物洗脱）",
+        vec!["36.07".into()],
+        "zhang.wei",
+    )
+    .unwrap();
+    c.teach(
+        Track::Diagnosis,
+        "高血压3级很高危",
+        vec!["I10.x00x032".into()],
+        "lin",
+    )
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (i, a) in v["aliases"].as_array_mut().unwrap().iter_mut().enumerate() {
+        a["taught"] = format!("2026-03-0{}T09:1{i}:00+00:00", i + 1).into();
+    }
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    std::sync::Arc::new(std::sync::Mutex::new(
+        icdflow::learn::CoderAliases::open(&path).unwrap(),
+    ))
+}
+
+#[test]
+fn similar_cases_popup() {
+    let mut h = harness_with(vec![sample::record()], finished(), 160, 48, |c| {
+        c.learned = Some(sample::learned_model())
+    });
+    // Diagnoses, Codes: the popup lists the cases' diagnosis codes; ✓ marks
+    // those the list already has.
+    press(&mut h.app, "c j j");
+    insta::assert_snapshot!("similar_160x48", screen(&h.app));
+    h.app.handle(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    insta::assert_snapshot!("similar_80x24", screen(&h.app));
+}
+
+#[test]
+fn taught_aliases_popup() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = taught_aliases(dir.path());
+    let mut h = harness_with(vec![sample::record()], finished(), 160, 48, |c| {
+        c.coder_aliases = Some(shared)
+    });
+    press(&mut h.app, "L j");
+    insta::assert_snapshot!("aliases_160x48", screen(&h.app));
+    h.app.handle(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    insta::assert_snapshot!("aliases_80x24", screen(&h.app));
+}
+
 #[test]
 fn any_size_renders_on_the_grid() {
-    let mut h = harness(finished(), 160, 48);
+    let dir = tempfile::tempdir().unwrap();
+    let shared = taught_aliases(dir.path());
+    let mut h = harness_with(vec![sample::record()], finished(), 160, 48, |c| {
+        c.learned = Some(sample::learned_model());
+        c.coder_aliases = Some(shared);
+    });
     for (w, hh) in [
         (80, 24),
         (100, 30),
@@ -162,7 +229,7 @@ fn any_size_renders_on_the_grid() {
         });
         let s = screen(&h.app);
         assert_eq!(s.lines().count(), hh as usize);
-        for popup in ["?", "/", "t", "J 3 e", "f"] {
+        for popup in ["?", "/", "t", "J 3 e", "f", "c", "L"] {
             press(&mut h.app, popup);
             let _ = screen(&h.app);
             press(&mut h.app, "esc");

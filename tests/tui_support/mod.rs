@@ -62,6 +62,19 @@ pub fn harness_with(
     open_app(records, run, Box::new(worker), w, h, cfg)
 }
 
+/// An app driven by the engine `engine` runs in-thread (a learned helper,
+/// say), the rest as [`harness_with`] says.
+pub fn harness_engine(
+    engine: icdflow::pipeline::Engine,
+    records: Vec<Record>,
+    run: Option<Run>,
+    w: u16,
+    h: u16,
+    cfg: impl FnOnce(&mut AppConfig),
+) -> Harness {
+    open_app(records, run, Box::new(InlineWorker::new(engine)), w, h, cfg)
+}
+
 /// The app of every harness: `worker` drives it, the rest as
 /// [`harness_with`] says.
 fn open_app(
