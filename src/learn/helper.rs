@@ -499,7 +499,59 @@ impl LearnedHelper {
                 _ => out.push(it.clone()),
             }
         }
-        job.items = out;
+        // One item per exclusive category: the coder's, else the principal,
+        // else the one the model scores highest.
+        let score = |k: usize, it: &Item| -> f32 {
+            if it.origin == Origin::Coder {
+                3.0
+            } else if k == 0 {
+                2.0
+            } else {
+                it.code
+                    .as_deref()
+                    .and_then(|c| p.prob(job.track, c))
+                    .unwrap_or(0.0)
+            }
+        };
+        let mut keep = vec![true; out.len()];
+        for i in 0..out.len() {
+            let Some(cat) = out[i]
+                .code
+                .as_deref()
+                .and_then(|c| tm.exclusive_category(c))
+            else {
+                continue;
+            };
+            for j in (i + 1)..out.len() {
+                if !keep[i] || !keep[j] {
+                    continue;
+                }
+                if out[j]
+                    .code
+                    .as_deref()
+                    .and_then(|c| tm.exclusive_category(c))
+                    != Some(cat)
+                {
+                    continue;
+                }
+                let loser = if score(j, &out[j]) > score(i, &out[i]) {
+                    i
+                } else {
+                    j
+                };
+                keep[loser] = false;
+                job.trace.note(format!(
+                    "learned: dropped {} {}: the history never codes two {cat} codes together",
+                    out[loser].code.as_deref().unwrap_or("-"),
+                    out[loser].text
+                ));
+            }
+        }
+        job.items = out
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(it, k)| k.then_some(it))
+            .collect();
     }
 
     fn closed_label_set(&self, job: &mut StageJob) {

@@ -95,14 +95,34 @@ pub struct TrackModel {
     pub keep_threshold: f32,
     /// Gold codes the loaded table does not have (skipped in training).
     pub unknown_codes: Vec<String>,
+    /// Categories (first three characters) of which the history never
+    /// codes two codes in one record: hypertension grades, heart-function
+    /// classes, angina types. At most one item of each is kept.
+    pub exclusive: Vec<String>,
     // (No `skip_serializing_if` in the model: the binary format is not
     // self-describing and needs every field written.)
     pub quality: Option<TrackQuality>,
 }
 
+/// The category of a code: its first three characters.
+pub fn category(code: &str) -> &str {
+    let end = code
+        .char_indices()
+        .nth(3)
+        .map(|(b, _)| b)
+        .unwrap_or(code.len());
+    &code[..end]
+}
+
 impl TrackModel {
     pub fn code(&self, code: &str) -> Option<&CodeModel> {
         self.codes.iter().find(|c| c.code == code)
+    }
+
+    /// The exclusive category of a code, if it has one.
+    pub fn exclusive_category<'a>(&self, code: &'a str) -> Option<&'a str> {
+        let c = category(code);
+        self.exclusive.iter().any(|e| e == c).then_some(c)
     }
 }
 

@@ -36,11 +36,13 @@ pub struct LearnOptions {
 
 impl Default for LearnOptions {
     fn default() -> Self {
+        let config = FeatureConfig::default();
+        let train = TrainOptions::default();
         LearnOptions {
-            config: FeatureConfig::default(),
-            train: TrainOptions::default(),
+            config,
+            train,
             min_support: 2,
-            inner_folds: 3,
+            inner_folds: 5,
             sources: Vec::new(),
         }
     }
@@ -442,6 +444,35 @@ fn align(
         .collect()
 }
 
+/// Records with a code of the category needed before it may be called
+/// exclusive.
+const EXCLUSIVE_MIN_RECORDS: u32 = 5;
+
+/// Categories seen in enough records, never twice in one.
+fn exclusive_categories(golds: &[Option<TrackGold>]) -> Vec<String> {
+    let mut seen: HashMap<&str, (u32, u32)> = HashMap::new();
+    for g in golds.iter().flatten() {
+        let mut per: HashMap<&str, u32> = HashMap::new();
+        for c in &g.codes {
+            *per.entry(super::model::category(c)).or_default() += 1;
+        }
+        for (cat, n) in per {
+            let e = seen.entry(cat).or_default();
+            e.0 += 1;
+            if n > 1 {
+                e.1 += 1;
+            }
+        }
+    }
+    let mut out: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, (n, twice))| *n >= EXCLUSIVE_MIN_RECORDS && *twice == 0)
+        .map(|(c, _)| c.to_string())
+        .collect();
+    out.sort();
+    out
+}
+
 /// Learns a model. Records without gold are ignored; gold codes the loaded
 /// table lacks are skipped and listed in the model.
 pub fn learn(
@@ -564,6 +595,7 @@ pub fn learn(
         }
         tracks.push(TrackModel {
             track,
+            exclusive: exclusive_categories(&golds),
             codes,
             principal,
             add_threshold: add,
