@@ -1,7 +1,8 @@
 //! `icdflow bench`: model load time, per-record and per-stage latency,
 //! tokens and tokens/s, records/s and peak memory — for the shared-prefix
 //! agent path and, in the same run, the naive path where every agent call
-//! re-reads the whole record, one call at a time.
+//! re-reads the whole record, one call at a time. With a learned model,
+//! the same records are also coded with it switched off, for its cost.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +73,11 @@ pub struct BenchReport {
     pub speedup: Option<f64>,
     pub peak_rss_mb: Option<f64>,
     pub gpu_memory_mb: Option<f64>,
+    /// Which learned model was used.
+    pub learned: String,
+    /// The same records with the learned model switched off (when one is used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_learned: Option<PathFigures>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -85,6 +91,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn measure(
     engine: &mut Engine,
     records: &[crate::record::Record],
+    ablation: &Ablation,
     ctl: &mut Control,
 ) -> anyhow::Result<PathFigures> {
     let before = engine
@@ -97,7 +104,7 @@ fn measure(
     let t0 = Instant::now();
     for r in records {
         let t = Instant::now();
-        let run = code_record(engine, r, &Ablation::default(), ctl)?;
+        let run = code_record(engine, r, ablation, ctl)?;
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         for (k, ms) in stage_ms.iter_mut() {
             // both tracks of a stage share one timing (they run together)
@@ -179,20 +186,24 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let ctx = Arc::new(context::coding_context(tables)?);
     let tables_load_ms = t.elapsed().as_secs_f64() * 1e3;
     let cfg = context::agents_config(&args.agents)?;
+    let mut learned = context::learned(tables, &ctx)?;
+    let has_model = learned.model.is_some();
+    let helper = learned.helper.take().filter(|_| has_model);
     let (mut engine, model, model_load_ms) = match &cfg {
         Some(c) => {
             let agents = Agents::load(c.clone())?;
             let model = agents.model_name().to_string();
             let ms = agents.stats().model_load_ms;
             (
-                crate::assemble::engine(ctx.clone(), None, Some(agents)),
+                crate::assemble::engine(ctx.clone(), helper, Some(agents)),
                 model,
                 ms,
             )
         }
-        // No model: the figures are those of the retrieval-and-rules pipeline.
+        // No LLM: the figures are those of the retrieval-and-rules pipeline
+        // (with the learned model when one is used).
         None => (
-            crate::assemble::standard_engine(ctx.clone()),
+            crate::assemble::engine(ctx.clone(), helper, None),
             "none (retrieval + rules)".to_string(),
             0.0,
         ),
@@ -200,7 +211,15 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let cancel = context::ctrlc_flag();
     let mut sink = |_e| {};
     let mut ctl = Control::new(&cancel, &mut sink);
-    let shared = measure(&mut engine, &records, &mut ctl)?;
+    let shared = measure(&mut engine, &records, &Ablation::default(), &mut ctl)?;
+    let without_learned = if has_model {
+        let off = Ablation::parse(&["learned".into()]).map_err(anyhow::Error::msg)?;
+        let f = measure(&mut engine, &records, &off, &mut ctl)?;
+        engine.set_helpers_off(&[]);
+        Some(f)
+    } else {
+        None
+    };
     let naive = match cfg {
         Some(cfg) if !args.no_naive => {
             let n = args.naive_limit.unwrap_or(records.len()).min(records.len());
@@ -208,7 +227,12 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
             let mut agents = Agents::load(cfg)?;
             agents.set_naive(true);
             let mut naive_engine = crate::assemble::engine(ctx, None, Some(agents));
-            Some(measure(&mut naive_engine, &records[..n], &mut ctl)?)
+            Some(measure(
+                &mut naive_engine,
+                &records[..n],
+                &Ablation::default(),
+                &mut ctl,
+            )?)
         }
         _ => None,
     };
@@ -223,6 +247,8 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
         naive,
         peak_rss_mb: crate::llm::peak_rss_bytes().map(|b| b as f64 / 1048576.0),
         gpu_memory_mb: gpu_memory_mb(),
+        learned: learned.note,
+        without_learned,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -259,8 +285,20 @@ pub fn format_report(r: &BenchReport) -> String {
     if let Some(n) = &r.naive {
         row("naive", n);
     }
+    if let Some(w) = &r.without_learned {
+        row("-learned", w);
+    }
     if let Some(x) = r.speedup {
         s.push_str(&format!("naive / shared latency: {x:.2}×\n"));
+    }
+    s.push_str(&format!("{}\n", r.learned));
+    if let Some(w) = &r.without_learned {
+        s.push_str(&format!(
+            "learned model cost: {:+.2} ms per record (mean latency {:.2} vs {:.2} ms without it)\n",
+            r.shared.latency_ms_mean - w.latency_ms_mean,
+            r.shared.latency_ms_mean,
+            w.latency_ms_mean
+        ));
     }
     if let Some(m) = r.peak_rss_mb {
         s.push_str(&format!("peak RSS {m:.0} MB"));

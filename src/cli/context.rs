@@ -119,6 +119,7 @@ pub fn learned(tables: &TableArgs, ctx: &CodingContext) -> anyhow::Result<Learne
             .and_then(|m| crate::learn::store::check_tables(&m, ctx, p).map(|_| m))
         {
             Ok(m) => {
+                m.warm_up(ctx);
                 note = format!("learned model: {} ({})", p.display(), m.describe());
                 tracing::info!(path = %p.display(), records = m.training.ids.len(), "learned model loaded");
                 model = Some(Arc::new(m));

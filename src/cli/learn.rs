@@ -172,12 +172,16 @@ pub fn summary(model: &LearnedModel) -> String {
         model.aliases.len()
     );
     for t in &model.tracks {
+        let add = if t.add_threshold > 1.0 {
+            "never (too few records)".to_string()
+        } else {
+            format!("≥ {:.2}", t.add_threshold)
+        };
         s.push_str(&format!(
-            "\n{:<9} {} codes, principal over {} classes, add ≥ {:.2}, keep ≥ {:.2}",
+            "\n{:<9} {} codes, principal over {} classes, add {add}, keep ≥ {:.2}",
             t.track.label(),
             t.codes.len(),
             t.principal.as_ref().map(|p| p.labels.len()).unwrap_or(0),
-            t.add_threshold,
             t.keep_threshold
         ));
         if let Some(q) = &t.quality {

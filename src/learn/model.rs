@@ -219,6 +219,16 @@ impl LearnedModel {
         self.tables.iter().find(|t| t.track == track)
     }
 
+    /// Builds what feature extraction builds on first use (the jieba
+    /// dictionary, the name and keyword automata), so that the first
+    /// record coded does not pay for it.
+    pub fn warm_up(&self, ctx: &CodingContext) {
+        let r = Record::new("warm-up")
+            .with_section("入院诊断", "冠心病")
+            .with_section("诊疗经过", "冠脉造影");
+        let _ = self.feature_names(ctx, &r);
+    }
+
     /// The feature names of a record.
     pub fn feature_names(&self, ctx: &CodingContext, record: &Record) -> BTreeSet<String> {
         extractor(ctx).names(&self.config, &self.keywords, record)

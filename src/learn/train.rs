@@ -444,6 +444,12 @@ fn align(
         .collect()
 }
 
+/// A threshold no probability reaches.
+const NEVER: f32 = 1.01;
+
+/// Records per inner fold needed to choose thresholds.
+const MIN_PER_FOLD: usize = 5;
+
 /// Records with a code of the category needed before it may be called
 /// exclusive.
 const EXCLUSIVE_MIN_RECORDS: u32 = 5;
@@ -532,8 +538,11 @@ pub fn learn(
             .collect();
         labels.sort();
         let all_rows: Vec<usize> = (0..records.len()).collect();
-        let (mut add, mut keep, mut quality) = (0.5, 0.3, None);
-        if opts.inner_folds >= 2 && with >= opts.inner_folds * 5 {
+        // Without enough records to cross-validate, no threshold can be
+        // trusted: the classifiers then neither add nor drop anything (the
+        // principal classifier, aliases and similar cases still serve).
+        let (mut add, mut keep, mut quality) = (NEVER, 0.0, None);
+        if opts.inner_folds >= 2 && with >= opts.inner_folds * MIN_PER_FOLD {
             let k = opts.inner_folds;
             let listed: Vec<Vec<String>> = records
                 .par_iter()
@@ -579,6 +588,13 @@ pub fn learn(
                 .collect(),
             model,
         });
+        if quality.is_none() {
+            notes.notes.push(format!(
+                "{} track: {with} records are too few to cross-validate thresholds ({} needed): its classifiers will neither add nor drop codes",
+                track.label(),
+                opts.inner_folds.max(2) * MIN_PER_FOLD
+            ));
+        }
         if !unknown.is_empty() {
             notes.notes.push(format!(
                 "{} gold {} codes are not in {} and were skipped: {}",
