@@ -53,6 +53,14 @@ fn main() -> std::process::ExitCode {
     // generation on 2 cores). The variable is read before main, so re-exec.
     #[cfg(all(feature = "llama", unix))]
     icdflow::llm::llama::ensure_passive_openmp();
+    // Output piped into `head` and the like: end quietly when the reader
+    // goes away, as command-line tools do, instead of panicking on EPIPE.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal at start-up,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let _log = cli::logging::init(cli.log_file.as_deref());
     let result = match cli.command {

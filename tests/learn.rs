@@ -331,3 +331,157 @@ fn ccl25_keyword_history_codes_held_out_dev_records() {
     assert!(s > b + 0.2 && s > 0.6, "learned {s:.3} vs rules {b:.3}");
     assert!(full.diagnosis.principal_accuracy > 0.75);
 }
+
+// ---- the command line ----------------------------------------------------
+
+/// Runs the binary in an isolated config and data dir.
+fn icdflow(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_icdflow"))
+        .env("ICDFLOW_CONFIG", dir.join("none.toml"))
+        .env("ICDFLOW_DATA_DIR", dir.join("data"))
+        .args([
+            "--diag-table",
+            dir.join("d.dat").to_str().unwrap(),
+            "--proc-table",
+            dir.join("p.dat").to_str().unwrap(),
+            "--index-dir",
+            dir.join("index").to_str().unwrap(),
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn cli_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, p) = tables();
+    let dat = |t: &Terminology| {
+        t.entries()
+            .iter()
+            .map(|e| format!("{} {}\n", e.code, e.name))
+            .collect::<String>()
+    };
+    std::fs::write(dir.path().join("d.dat"), dat(&d)).unwrap();
+    std::fs::write(dir.path().join("p.dat"), dat(&p)).unwrap();
+    let lines: String = history(40)
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    std::fs::write(dir.path().join("hist.jsonl"), lines).unwrap();
+    std::fs::write(
+        dir.path().join("pairs.json"),
+        r#"[{"text":"冠心病","normalized_result":"冠状动脉粥样硬化性心脏病"},
+            {"text":"肺部感染","normalized_result":"肺炎"},
+            {"text":"肺部感染","normalized_result":"肺炎"}]"#,
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn cli_learns_guards_evaluation_and_cross_validates() {
+    let dir = cli_fixture();
+    let d = dir.path();
+    let model = d.join("m.model");
+    let hist = d.join("hist.jsonl");
+    let (h, m) = (hist.to_str().unwrap(), model.to_str().unwrap());
+    let (ok, out, err) = icdflow(d, &["learn", h, "-o", m, "--report"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("learned from 40 records") && out.contains("I21.401"),
+        "{out}"
+    );
+
+    // evaluating the records it learned from is refused, with the way out
+    let (ok, _, err) = icdflow(d, &["eval", h, "--learned", m, "--no-agents"]);
+    assert!(!ok && err.contains("learned from 40 of the 40"), "{err}");
+    // … or shown, marked
+    let (ok, out, err) = icdflow(
+        d,
+        &[
+            "eval",
+            h,
+            "--learned",
+            m,
+            "--no-agents",
+            "--allow-contaminated",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["provenance"]["contaminated"], 40);
+
+    // cross-validation learns per fold; the learned row beats the rules row
+    let (ok, out, err) = icdflow(
+        d,
+        &[
+            "eval",
+            h,
+            "--cv",
+            "4",
+            "--no-agents",
+            "--ablation-table",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let full = v["full"]["diagnosis"]["ccl25_score"].as_f64().unwrap();
+    let off = v["-learned"]["diagnosis"]["ccl25_score"].as_f64().unwrap();
+    assert!(full > off + 0.2, "cv: learned {full} vs rules {off}");
+    assert_eq!(v["provenance"]["cv_folds"], 4);
+
+    // a damaged model is named, and the run goes on without it
+    std::fs::write(
+        d.join("bad.model"),
+        b"ICDFLOW-LEARNED\n\x01\x00\x00\x00garbage",
+    )
+    .unwrap();
+    let bad = d.join("bad.model");
+    let (ok, out, err) = icdflow(
+        d,
+        &["code", h, "--learned", bad.to_str().unwrap(), "--no-agents"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("bad.model") && err.contains("learned model not used"),
+        "{err}"
+    );
+    assert!(out.lines().count() == 40);
+}
+
+#[test]
+fn cli_scores_standardization_on_a_pair_file() {
+    let dir = cli_fixture();
+    let d = dir.path();
+    let pairs = d.join("pairs.json");
+    let (ok, out, err) = icdflow(
+        d,
+        &[
+            "eval",
+            pairs.to_str().unwrap(),
+            "--json",
+            "--learned",
+            "none",
+            "--no-agents",
+        ],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = &v["standardization"];
+    assert_eq!(s["n"], 3);
+    for k in ["top1", "precision", "recall", "f1"] {
+        assert!(s[k].as_f64().is_some(), "{k} in {s}");
+    }
+    // 冠心病 is a clinical alias of the table name; 肺部感染 is not 肺炎
+    assert!(
+        (s["top1"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9,
+        "{s}"
+    );
+}
