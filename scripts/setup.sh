@@ -21,7 +21,7 @@ done
 
 need=()
 command -v cmake >/dev/null || need+=(cmake)
-ldconfig -p 2>/dev/null | grep -q libclang || need+=(libclang-dev)
+ldconfig -p 2>/dev/null | grep -Eq 'libclang(-[0-9.]+)?\.so' || need+=(libclang-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
     echo "please install: ${need[*]} (apt-get install ${need[*]})" >&2; exit 1
