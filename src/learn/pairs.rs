@@ -51,7 +51,8 @@ pub fn load_pairs(path: &Path) -> Result<Vec<Pair>> {
                 names: p
                     .normalized_result
                     .split("##")
-                    .map(str::trim)
+                    // some exports keep a CSV field's quotes
+                    .map(|n| n.trim().trim_matches('"').trim())
                     .filter(|s| !s.is_empty())
                     .map(String::from)
                     .collect(),

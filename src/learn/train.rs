@@ -640,11 +640,25 @@ pub fn learn(
     }
     let diag_term = ctx.diagnoses.terminology();
     let diag_lex = ctx.lexicon(Track::Diagnosis);
+    // Standard names that are not assignable codes on their own (tumour
+    // morphology such as 癌 M801000/3) are still table entries a coder
+    // writes: pairs may name them.
+    let mut any_name: HashMap<String, usize> = HashMap::new();
+    if !input.pairs.is_empty() {
+        for (i, e) in diag_term.entries().iter().enumerate() {
+            any_name.entry(normalize_name(&e.name)).or_insert(i);
+        }
+    }
     for p in input.pairs {
         let codes: Option<Vec<String>> = p
             .names
             .iter()
-            .map(|n| diag_lex.exact(n).map(|e| diag_term.entry(e).code.clone()))
+            .map(|n| {
+                diag_lex
+                    .exact(n)
+                    .or_else(|| any_name.get(&normalize_name(n)).copied())
+                    .map(|e| diag_term.entry(e).code.clone())
+            })
             .collect();
         match codes {
             Some(c) if !c.is_empty() => {
