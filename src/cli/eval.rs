@@ -165,16 +165,18 @@ fn seen(model: &LearnedModel, records: &[Record]) -> Vec<String> {
 /// The engine of a cross-validation: rule index, a learned helper whose
 /// model each fold replaces (no coder alias memory: it may hold edits of
 /// evaluated records), and the agents when configured.
-fn cv_engine(ctx: Arc<CodingContext>, agents: &context::AgentArgs) -> anyhow::Result<Engine> {
+fn cv_engine(
+    ctx: Arc<CodingContext>,
+    tables: &TableArgs,
+    agents: &context::AgentArgs,
+) -> anyhow::Result<Engine> {
     let agents = match context::agents_config(agents)? {
         Some(cfg) => Some(crate::agents::Agents::load(cfg)?),
         None => None,
     };
-    Ok(crate::assemble::engine(
-        ctx,
-        Some(LearnedHelper::new(None, None)),
-        agents,
-    ))
+    let mut learned = LearnedHelper::new(None, None);
+    learned.settings.closed_label_set = tables.closed_label_set;
+    Ok(crate::assemble::engine(ctx, Some(learned), agents))
 }
 
 fn set_fold_model(engine: &mut Engine, model: Option<Arc<LearnedModel>>) {
@@ -217,7 +219,7 @@ fn cross_validate(
         kept
     };
     let ctx = Arc::new(context::coding_context(tables)?);
-    let mut engine = cv_engine(ctx.clone(), &args.agents)?;
+    let mut engine = cv_engine(ctx.clone(), tables, &args.agents)?;
     let mut order: Vec<&Record> = records.iter().collect();
     order.sort_by(|a, b| a.id.cmp(&b.id));
     let vs = variants(ablation, args.ablation_table, true);
@@ -452,7 +454,7 @@ fn run_pairs(args: &EvalArgs, tables: &TableArgs, ablation: &Ablation) -> anyhow
             }
             let ctx = Arc::new(context::coding_context(tables)?);
             (
-                cv_engine(ctx, &args.agents)?,
+                cv_engine(ctx, tables, &args.agents)?,
                 format!(
                     "alias memory learned per fold from the other {} folds",
                     k - 1

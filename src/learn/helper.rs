@@ -500,11 +500,16 @@ impl LearnedHelper {
             }
         }
         // One item per exclusive category: the coder's, else the principal,
-        // else the one the model scores highest.
+        // else one read from the record's own list (its wording decides a
+        // grade better than a model that never saw the record's hospital:
+        // hypertension grades on CCL25), else the one the model scores
+        // highest.
         let score = |k: usize, it: &Item| -> f32 {
             if it.origin == Origin::Coder {
-                3.0
+                4.0
             } else if k == 0 {
+                3.0
+            } else if it.origin != Origin::Learned {
                 2.0
             } else {
                 it.code
