@@ -140,9 +140,18 @@ pub fn run(args: LearnArgs, tables: &TableArgs) -> anyhow::Result<()> {
         out.display(),
         size as f64 / 1e6
     );
+    let cv = model
+        .tracks
+        .iter()
+        .find_map(|t| {
+            t.quality
+                .as_ref()
+                .map(|q| format!(" (with {}-fold CV)", q.folds))
+        })
+        .unwrap_or_default();
     println!(
-        "features {:.1} s, classifiers (with {}-fold CV) {:.1} s",
-        notes.features_s, opts.inner_folds, notes.classifiers_s
+        "features {:.1} s, classifiers{cv} {:.1} s",
+        notes.features_s, notes.classifiers_s
     );
     println!("{}", summary(&model));
     let mut fam: std::collections::BTreeMap<String, usize> = Default::default();
