@@ -3,7 +3,9 @@
 //! The file is `config.toml` in the user config dir (on Linux
 //! `~/.config/icdflow/config.toml`); the environment variable
 //! `ICDFLOW_CONFIG` names another file. A missing file means defaults.
-//! Every key is optional; unknown keys and sections are ignored.
+//! Every key is optional; an unknown key or section is an error naming the
+//! file and line (a typo such as `diag-table` must not fall back to the
+//! default table unnoticed).
 //!
 //! ```toml
 //! # code tables (product format from `icdflow import`, or a .dat/.csv/.xlsx
@@ -24,8 +26,9 @@
 //! icd10_categories = "icd10-categories-zh.tsv"      # code, name
 //! icd9cm3_categories = "icd9cm3-categories.tsv"     # code, name
 //!
-//! [tui]      # read by the terminal workbench
-//! [agents]   # read by the agent runner
+//! [tui]      # the workbench: theme, trainer, auto_rerun, export_dir, [tui.keys]
+//! [agents]   # file = "agents.toml" (default models/agents.toml);
+//!            # server = "http://host:8080" (a shared inference server)
 //! ```
 //!
 //! Relative paths are relative to the config file's directory; `~/` is the
@@ -49,7 +52,7 @@ pub const DATA_DIR_ENV: &str = "ICDFLOW_DATA_DIR";
 
 /// Optional name files for the table hierarchy (`[tables]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TablesConfig {
     /// ICD-10 chapters/blocks TSV (`first, last, level, name`).
     pub icd10_chapters: Option<PathBuf>,
@@ -57,6 +60,46 @@ pub struct TablesConfig {
     pub icd10_categories: Option<PathBuf>,
     /// ICD-9-CM-3 category/subcategory names TSV (`code, name`).
     pub icd9cm3_categories: Option<PathBuf>,
+}
+
+/// The `[agents]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentsSection {
+    /// The agents file (model, adapters, prompts) used when `--agents` is
+    /// not given; default `models/agents.toml`.
+    pub file: Option<PathBuf>,
+    /// An OpenAI-compatible inference server shared by every coder, used
+    /// when `--server` is not given.
+    pub server: Option<String>,
+}
+
+/// The keys the workbench reads from `[tui]` (checked here; read by
+/// `tui::TuiOptions::with_tui_table`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TuiKeys {
+    theme: Option<String>,
+    trainer: Option<bool>,
+    auto_rerun: Option<bool>,
+    export_dir: Option<PathBuf>,
+    keys: Option<toml::Table>,
+}
+
+/// The whole file with every section typed, for validation with line
+/// numbers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Strict {
+    diag_table: Option<PathBuf>,
+    proc_table: Option<PathBuf>,
+    index_dir: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    tables: Option<TablesConfig>,
+    tui: Option<TuiKeys>,
+    agents: Option<AgentsSection>,
 }
 
 /// The user configuration.
@@ -74,8 +117,8 @@ pub struct Config {
     pub tables: TablesConfig,
     /// `[tui]` section, kept raw for the workbench to interpret.
     pub tui: toml::Table,
-    /// `[agents]` section, kept raw for the agent runner to interpret.
-    pub agents: toml::Table,
+    /// `[agents]` section.
+    pub agents: AgentsSection,
     /// The file this was read from (`None`: defaults, no file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -134,14 +177,16 @@ impl Config {
     /// Parses config text read from `path` (used for errors and for
     /// resolving relative paths).
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+        let bad = |e: toml::de::Error| {
             let mut loc = Location::file(path);
             if let Some(span) = e.span() {
                 let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
                 loc = loc.record(format!("line {line}"));
             }
             Error::invalid(loc, format!("bad config: {}", e.message().trim()))
-        })?;
+        };
+        toml::from_str::<Strict>(text).map_err(bad)?;
+        let mut cfg: Config = toml::from_str(text).map_err(bad)?;
         let base = path.parent();
         for p in [
             &mut cfg.diag_table,
@@ -151,6 +196,7 @@ impl Config {
             &mut cfg.tables.icd10_chapters,
             &mut cfg.tables.icd10_categories,
             &mut cfg.tables.icd9cm3_categories,
+            &mut cfg.agents.file,
         ] {
             if let Some(v) = p.as_mut() {
                 *v = expand(v, base);
@@ -304,7 +350,7 @@ mod tests {
     #[test]
     fn parses_and_resolves_relative_paths() {
         let cfg = Config::parse(
-            "diag_table = \"t/d.tsv\"\nproc_table = \"/abs/p.tsv\"\n[tables]\nicd10_chapters = \"c.tsv\"\n[tui]\ntheme = \"dark\"\n[whatever]\nx = 1\n",
+            "diag_table = \"t/d.tsv\"\nproc_table = \"/abs/p.tsv\"\n[tables]\nicd10_chapters = \"c.tsv\"\n[tui]\ntheme = \"dark\"\n[tui.keys]\nquit = \"x\"\n[agents]\nfile = \"a.toml\"\nserver = \"http://h:8080\"\n",
             Path::new("/etc/icdflow/config.toml"),
         )
         .unwrap();
@@ -318,6 +364,30 @@ mod tests {
             Some(Path::new("/etc/icdflow/c.tsv"))
         );
         assert_eq!(cfg.tui.get("theme").and_then(|v| v.as_str()), Some("dark"));
+        assert_eq!(
+            cfg.agents.file.as_deref(),
+            Some(Path::new("/etc/icdflow/a.toml"))
+        );
+        assert_eq!(cfg.agents.server.as_deref(), Some("http://h:8080"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        for (text, line) in [
+            ("diag-table = \"x.tsv\"\n", 1),
+            ("index_dir = \"i\"\n[tables]\nicd10_chapter = \"c\"\n", 3),
+            ("[tui]\ntheme = \"dark\"\nthemes = \"x\"\n", 3),
+            ("[agents]\nmodel = \"m.gguf\"\n", 2),
+            ("[whatever]\nx = 1\n", 1),
+        ] {
+            let e = Config::parse(text, Path::new("/x/config.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("/x/config.toml") && e.contains(&format!("line {line}")),
+                "{text:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -179,8 +179,17 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
     if args.no_agents {
         return Ok(None);
     }
-    let explicit = args.agents.is_some() || args.model.is_some() || args.server.is_some();
-    let file = args.agents.clone().or_else(default_agents_file);
+    let config = Config::load()?;
+    let explicit = args.agents.is_some()
+        || args.model.is_some()
+        || args.server.is_some()
+        || config.agents.file.is_some()
+        || config.agents.server.is_some();
+    let file = args
+        .agents
+        .clone()
+        .or_else(|| config.agents.file.clone())
+        .or_else(default_agents_file);
     let mut cfg = match &file {
         Some(f) => AgentsConfig::load(f)?,
         None if explicit => AgentsConfig::for_model(PathBuf::new(), PathBuf::from(".")),
@@ -195,7 +204,13 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
         model.path = Some(std::path::absolute(m)?);
         model.server = None;
     }
-    if let Some(url) = &args.server {
+    // A model file given on the command line beats the config's server.
+    let config_server = config
+        .agents
+        .server
+        .as_ref()
+        .filter(|_| args.model.is_none());
+    if let Some(url) = args.server.as_ref().or(config_server) {
         model.server = Some(url.clone());
     }
     if let Some(n) = args.gpu_layers {
