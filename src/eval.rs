@@ -157,7 +157,11 @@ pub struct EvalReport {
     pub diagnosis: TrackMetrics,
     pub procedure: TrackMetrics,
     pub records: usize,
+    /// Records that could not be coded (scored as coded with nothing).
     pub failed: usize,
+    /// Failed or unusable model answers (their stage kept the list it had).
+    #[serde(default)]
+    pub helper_failures: usize,
     /// Stages switched off for this evaluation (`track:stage`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ablated: Vec<String>,

@@ -173,3 +173,48 @@ fn killed_process_loses_no_completed_edit() {
     assert_eq!(items[0].text, format!("edit {}", s.edits.len()));
     assert!(store.audit().unwrap().len() as u32 >= last);
 }
+
+#[test]
+fn a_record_that_fails_is_scored_as_a_miss() {
+    use icdflow::pipeline::batch::{Ablation, Scorer};
+    use icdflow::pipeline::engine::Control;
+    use icdflow::record::{Gold, GoldCode};
+    let mut eng = engine();
+    let mut rec = record();
+    rec.gold = Gold {
+        diagnoses: Some(vec![GoldCode {
+            code: "I21.401".into(),
+            name: None,
+        }]),
+        procedures: None,
+    };
+    let mut ok = Scorer::default();
+    with_quiet_control(|c| {
+        ok.evaluate(
+            &mut eng,
+            std::slice::from_ref(&rec),
+            &Ablation::default(),
+            c,
+            |_| {},
+        )
+    });
+    // a cancelled run fails the record
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let mut sink = |_e| {};
+    let mut ctl = Control::new(&cancel, &mut sink);
+    let mut s = Scorer::default();
+    s.evaluate(
+        &mut eng,
+        &[rec.clone(), rec],
+        &Ablation::default(),
+        &mut ctl,
+        |_| {},
+    );
+    let r = s.report(&Ablation::default());
+    assert_eq!((r.records, r.failed), (2, 2));
+    // both stay in the denominators, with nothing predicted
+    assert_eq!(r.diagnosis.records, 2);
+    assert_eq!(r.diagnosis.gold, 2);
+    assert_eq!(r.diagnosis.recall, 0.0);
+    assert_eq!(ok.report(&Ablation::default()).diagnosis.recall, 1.0);
+}

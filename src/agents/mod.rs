@@ -185,6 +185,8 @@ impl Agents {
         let mut requests = Vec::new();
         let mut spans = Vec::new();
         let mut owner = Vec::new();
+        // Tasks whose questions could not be asked, and why.
+        let mut skipped: Vec<(usize, String)> = Vec::new();
         for (t, (j, role, task)) in tasks.iter().enumerate() {
             let job = &jobs[*j];
             let template = self
@@ -200,11 +202,21 @@ impl Agents {
             };
             let start = requests.len();
             for q in questions {
-                let grammar = crate::llm::grammar_from_json_schema(&q.schema).ok();
+                // Unconstrained, a small model may answer anything: a schema
+                // that does not convert skips the task instead.
+                let grammar = match crate::llm::grammar_from_json_schema(&q.schema) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        requests.truncate(start);
+                        owner.truncate(start);
+                        skipped.push((t, format!("its answer grammar did not convert ({e})")));
+                        break;
+                    }
+                };
                 let mut req = GenRequest::new(self.prompts.render(&template, q.context)?)
                     .max_tokens(self.cfg.max_tokens(*role))
                     .temperature(self.cfg.temperature(*role));
-                req.grammar = grammar;
+                req.grammar = Some(grammar);
                 if self
                     .cfg
                     .agent(*role)
@@ -217,6 +229,16 @@ impl Agents {
                 owner.push(t);
             }
             spans.push(start..requests.len());
+        }
+        if requests.is_empty() {
+            for (t, why) in &skipped {
+                let (j, role, _) = &tasks[*t];
+                jobs[*j].trace.fail(format!(
+                    "{}: not asked: {why}; the retrieval result is kept",
+                    role.name()
+                ));
+            }
+            return Ok(());
         }
         let t0 = Instant::now();
         let cancel = ctl.cancel;
@@ -260,7 +282,7 @@ impl Agents {
             Ok(c) => c,
             Err(e) => {
                 for (j, role, _) in &tasks {
-                    jobs[*j].trace.note(format!(
+                    jobs[*j].trace.fail(format!(
                         "{} failed: {e}; the retrieval result is kept",
                         role.name()
                     ));
@@ -269,9 +291,25 @@ impl Agents {
             }
         };
         let model = self.backend.model_name().to_string();
-        for ((j, role, task), span) in tasks.iter().zip(&spans) {
+        for (t, ((j, role, task), span)) in tasks.iter().zip(&spans).enumerate() {
             let job = &mut jobs[*j];
+            if let Some((_, why)) = skipped.iter().find(|(s, _)| *s == t) {
+                job.trace.fail(format!(
+                    "{}: not asked: {why}; the retrieval result is kept",
+                    role.name()
+                ));
+                continue;
+            }
             let answers = &completions[span.clone()];
+            if answers
+                .iter()
+                .any(|c| c.generated_tokens > 0 && c.token_probs.is_empty())
+            {
+                job.trace.note(format!(
+                    "{}: the backend gave no token probabilities: the confidence of its answers is unknown, not certain",
+                    role.name()
+                ));
+            }
             let applied = if let Some(c) = answers.iter().find(|c| c.truncated) {
                 Err(format!("answer cut short ({:?})", c.finish))
             } else {
@@ -292,7 +330,7 @@ impl Agents {
                     cached_tokens: c.cached_tokens,
                     generated_tokens: c.generated_tokens,
                     elapsed_ms: c.elapsed_ms,
-                    mean_prob: Some(c.mean_prob()),
+                    mean_prob: (!c.token_probs.is_empty()).then(|| c.mean_prob()),
                 });
             }
             if !prefix.cut.is_empty() {
@@ -314,7 +352,7 @@ impl Agents {
                         model: model.clone(),
                     };
                 }
-                Err(e) => job.trace.note(format!(
+                Err(e) => job.trace.fail(format!(
                     "{}: {e}; the retrieval result is kept",
                     role.name()
                 )),
@@ -482,6 +520,61 @@ mod tests {
             .final_items(Track::Procedure)
             .iter()
             .any(|i| i.code.as_deref() == Some("36.0700")));
+    }
+
+    /// A server that is down.
+    struct Down;
+
+    impl Backend for Down {
+        fn model_name(&self) -> &str {
+            "down"
+        }
+        fn context_size(&self) -> usize {
+            32_768
+        }
+        fn count_tokens(&self, text: &str) -> Result<usize> {
+            Ok(text.chars().count())
+        }
+        fn generate(
+            &mut self,
+            _prefix: &str,
+            _requests: &[GenRequest],
+            _cancel: &std::sync::atomic::AtomicBool,
+            _on_token: &mut dyn FnMut(usize, &str),
+        ) -> Result<Vec<crate::llm::Completion>> {
+            Err(Error::Model("connection refused".into()))
+        }
+        fn stats(&self) -> BackendStats {
+            BackendStats::default()
+        }
+    }
+
+    #[test]
+    fn a_failed_model_leaves_retrieval_and_the_output_says_so() {
+        let cfg = AgentsConfig::for_model(PathBuf::from("unused.gguf"), PathBuf::from("."));
+        let agents = Agents::new(Box::new(Down), cfg, Prompts::load(None).unwrap());
+        let mut eng = crate::assemble::engine(ctx(), None, Some(agents));
+        let rec = record();
+        let mut run = Run::new("T1");
+        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        assert!(run.failures() > 0);
+        assert!(!run.final_items(Track::Diagnosis).is_empty());
+        let line = crate::pipeline::batch::CodedRecord::from_run(&run, eng.describe(), false);
+        // built with agents, but no stage was done by one
+        assert!(line.method.contains("agents"), "{}", line.method);
+        assert!(
+            line.worked.iter().all(|m| !m.starts_with("agent")),
+            "{:?}",
+            line.worked
+        );
+        assert_eq!(line.failures, run.failures());
+        let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
+        let tr = std.trace.as_ref().unwrap();
+        assert!(
+            tr.failures[0].contains("connection refused"),
+            "{:?}",
+            tr.failures
+        );
     }
 
     #[test]

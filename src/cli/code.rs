@@ -49,9 +49,13 @@ pub fn run(args: CodeArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let mut ctl = Control::new(&cancel, &mut sink);
     let method = engine.describe();
     let mut failed = 0;
+    let mut processed = 0;
+    let mut helper_failures = 0;
     for r in &records {
+        processed += 1;
         match code_record(&mut engine, r, &ablation, &mut ctl) {
             Ok(run) => {
+                helper_failures += run.failures();
                 let line = CodedRecord::from_run(&run, method.clone(), args.trace);
                 serde_json::to_writer(&mut out, &line)?;
                 out.write_all(b"\n")?;
@@ -68,9 +72,20 @@ pub fn run(args: CodeArgs, tables: &TableArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     bar.finish_and_clear();
+    if helper_failures > 0 {
+        eprintln!(
+            "{helper_failures} model answers failed or could not be used: their stages kept retrieval's list (`failures` and `worked` in each line say where)"
+        );
+    }
+    let left = records.len() - processed;
     eprintln!(
-        "coded {} records ({failed} failed) with {method}",
-        records.len() - failed
+        "coded {} records ({failed} failed{}) with {method}",
+        processed - failed,
+        if left > 0 {
+            format!(", {left} not reached: interrupted")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

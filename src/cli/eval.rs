@@ -303,10 +303,16 @@ fn print_results(
         return Ok(());
     }
     println!(
-        "{} records ({} failed), method: {}",
+        "{} records ({} failed, scored as coded with nothing), method: {}",
         runs[0].1.records, runs[0].1.failed, prov.method
     );
     println!("{}", prov.learned);
+    let hf: usize = runs.iter().map(|(_, r)| r.helper_failures).sum();
+    if hf > 0 {
+        println!(
+            "{hf} model answers failed or could not be used: their stages kept retrieval's list (see the trace)"
+        );
+    }
     if prov.contaminated > 0 {
         println!(
             "CONTAMINATED: the learned model learned from {} of these records; the figures below overstate it",

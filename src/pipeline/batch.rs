@@ -127,12 +127,24 @@ impl FinalCode {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// One line of `icdflow code` output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodedRecord {
     pub id: String,
-    /// What did the work (agents with model name, or retrieval + rules).
+    /// What the engine was built with (agents with model name, learned
+    /// model, retrieval + rules).
     pub method: String,
+    /// What really did the work, stage by stage (an agent that failed on
+    /// this record leaves its stage to retrieval, and this says so).
+    #[serde(default)]
+    pub worked: Vec<String>,
+    /// Helper failures on this record (failed or unusable model answers).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages_off: Vec<String>,
     /// Final diagnosis codes, principal first.
@@ -149,6 +161,8 @@ impl CodedRecord {
         CodedRecord {
             id: run.record_id.clone(),
             method,
+            worked: run.methods(),
+            failures: run.failures(),
             stages_off: run
                 .disabled()
                 .iter()
@@ -190,6 +204,17 @@ pub fn score(record: &Record, run: &Run, diag: &mut TrackEval, proc_: &mut Track
     }
 }
 
+/// Scores a record that produced no run: no code predicted on any track
+/// that has gold.
+fn score_nothing(record: &Record, diag: &mut TrackEval, proc_: &mut TrackEval) {
+    for (track, ev) in [(Track::Diagnosis, diag), (Track::Procedure, proc_)] {
+        if let Some(gold) = record.gold.track(track) {
+            let gold: Vec<String> = gold.iter().map(|g| g.code.clone()).collect();
+            ev.add(&[], &gold);
+        }
+    }
+}
+
 /// Accumulates the scores of coded records, possibly over several engines
 /// (the folds of a cross-validation).
 pub struct Scorer {
@@ -197,6 +222,7 @@ pub struct Scorer {
     proc_: TrackEval,
     records: usize,
     failed: usize,
+    helper_failures: usize,
 }
 
 impl Default for Scorer {
@@ -206,6 +232,7 @@ impl Default for Scorer {
             proc_: TrackEval::new(Track::Procedure),
             records: 0,
             failed: 0,
+            helper_failures: 0,
         }
     }
 }
@@ -223,10 +250,16 @@ impl Scorer {
         for (i, r) in records.iter().enumerate() {
             self.records += 1;
             match code_record(engine, r, ablation, ctl) {
-                Ok(run) => score(r, &run, &mut self.diag, &mut self.proc_),
+                Ok(run) => {
+                    self.helper_failures += run.failures();
+                    score(r, &run, &mut self.diag, &mut self.proc_)
+                }
                 Err(e) => {
-                    tracing::warn!(record = %r.id, error = %e, "record failed");
+                    // A record that could not be coded is a miss, not a
+                    // record left out of the denominators.
+                    tracing::warn!(record = %r.id, error = %e, "record failed: scored as coded with nothing");
                     self.failed += 1;
+                    score_nothing(r, &mut self.diag, &mut self.proc_);
                 }
             }
             progress(i + 1);
@@ -239,6 +272,7 @@ impl Scorer {
             procedure: self.proc_.metrics(),
             records: self.records,
             failed: self.failed,
+            helper_failures: self.helper_failures,
             ablated: ablation.labels(),
         }
     }

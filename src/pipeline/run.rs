@@ -86,6 +86,10 @@ pub struct Trace {
     pub notes: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<AgentCall>,
+    /// What a helper could not do (a failed or unusable model answer): the
+    /// list it was given was kept. Counted in `code` and `eval` output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 impl Trace {
@@ -96,10 +100,17 @@ impl Trace {
             elapsed_ms: 0.0,
             notes: Vec::new(),
             calls: Vec::new(),
+            failures: Vec::new(),
         }
     }
     pub fn note(&mut self, s: impl Into<String>) {
         self.notes.push(s.into());
+    }
+    /// Records a helper's failure (also as a note).
+    pub fn fail(&mut self, s: impl Into<String>) {
+        let s = s.into();
+        self.notes.push(s.clone());
+        self.failures.push(s);
     }
 }
 
@@ -314,6 +325,32 @@ impl Run {
         self.stage(t, StageKind::Map)
             .map(|s| s.items.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// What really did the work, stage by stage: the distinct method labels
+    /// of every stage that ran.
+    pub fn methods(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in Track::ALL {
+            for s in &self.track(t).stages {
+                if let Some(m) = s.trace.as_ref().map(|tr| tr.method.label()) {
+                    if !out.contains(&m) {
+                        out.push(m);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Helper failures over every stage (see [`Trace::failures`]).
+    pub fn failures(&self) -> usize {
+        Track::ALL
+            .iter()
+            .flat_map(|&t| self.track(t).stages.iter())
+            .filter_map(|s| s.trace.as_ref())
+            .map(|tr| tr.failures.len())
+            .sum()
     }
 
     /// Stages switched off, for reports.
