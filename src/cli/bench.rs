@@ -184,6 +184,7 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     records.truncate(args.limit);
     let t = Instant::now();
     let ctx = Arc::new(context::coding_context(tables)?);
+    ctx.warm_up();
     let tables_load_ms = t.elapsed().as_secs_f64() * 1e3;
     let cfg = context::agents_config(&args.agents)?;
     let mut learned = context::learned(tables, &ctx)?;

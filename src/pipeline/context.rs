@@ -54,6 +54,16 @@ impl CodingContext {
         }
     }
 
+    /// Builds now what the first record would otherwise build (the
+    /// lexicons' automata, the word segmenter's dictionary), so that a
+    /// batch's first record costs what the others do.
+    pub fn warm_up(&self) {
+        for track in Track::ALL {
+            self.lexicon(track).warm_up();
+            self.matcher(track).warm_up();
+        }
+    }
+
     /// Exact-name dictionary of a track's table.
     pub fn lexicon(&self, track: Track) -> &Lexicon {
         match track {

@@ -10,11 +10,12 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
@@ -98,6 +99,8 @@ pub(crate) struct Engine {
     grams: TextAnalyzer,
     /// Entry index of each doc, per segment ordinal.
     idx_columns: Vec<Column<u64>>,
+    /// Whether each entry (by index) is assignable.
+    assignable: Arc<Vec<bool>>,
     pub info: IndexInfo,
 }
 
@@ -424,6 +427,7 @@ impl Engine {
             words: words_analyzer(),
             grams: grams_analyzer()?,
             idx_columns,
+            assignable: Arc::new(term.entries().iter().map(|e| e.assignable).collect()),
             info,
         })
     }
@@ -494,22 +498,23 @@ impl Engine {
         if clauses.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
-        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
-        let query: Box<dyn Query> = if assignable_only {
-            let t = Term::from_field_u64(self.fields.assignable, 1);
-            // Zero boost: the filter must not change the ranking.
-            let filter =
-                BoostQuery::new(Box::new(TermQuery::new(t, IndexRecordOption::Basic)), 0.0);
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, text_query),
-                (Occur::Must, Box::new(filter)),
-            ]))
+        let query = BooleanQuery::new(clauses);
+        let top_docs = TopDocs::with_limit(k).order_by_score();
+        let top = if assignable_only {
+            // Filtered as documents are collected, by the entry's flag: the
+            // same top k as intersecting with the flag's posting list
+            // (scores are the text query's alone either way), without
+            // paying for the intersection on every candidate.
+            let assignable = self.assignable.clone();
+            let filtered = FilterCollector::new(
+                "idx".to_string(),
+                move |i: u64| assignable.get(i as usize).copied().unwrap_or(false),
+                top_docs,
+            );
+            self.searcher.search(&query, &filtered)?
         } else {
-            text_query
+            self.searcher.search(&query, &top_docs)?
         };
-        let top = self
-            .searcher
-            .search(&query, &TopDocs::with_limit(k).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let col = self

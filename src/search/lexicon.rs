@@ -6,12 +6,14 @@
 //! 37k-row 国临2.0 table), so it can never disagree with the loaded table.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::terminology::{normalize_code, CodeSystem, Terminology};
 use crate::text::normalize_name;
 
 use super::canon::{loose, Canon};
 use super::pinyin::initials;
+use super::rank::Name;
 
 /// Keys of every entry of one table.
 #[derive(Debug)]
@@ -32,6 +34,9 @@ pub(crate) struct Lexicon {
     pub max_key_chars: usize,
     /// Loose folded aliases per entry (empty for most).
     pub folded_aliases: Vec<Box<[String]>>,
+    /// The folded name and aliases of each entry as the fuzzy scoring
+    /// compares them, made the first time the entry is a candidate.
+    names: Vec<OnceLock<Box<[Name]>>>,
 }
 
 /// Key for code-prefix search: uppercase, dagger as `+`, no asterisk, and no
@@ -42,6 +47,16 @@ pub(crate) fn prefix_key(code: &str) -> String {
 }
 
 impl Lexicon {
+    /// Entry `i`'s folded name, then its folded aliases, prepared for scoring.
+    pub fn names(&self, i: usize) -> &[Name] {
+        self.names[i].get_or_init(|| {
+            std::iter::once(&self.folded[i])
+                .chain(self.folded_aliases[i].iter())
+                .map(|n| Name::new(n))
+                .collect()
+        })
+    }
+
     pub fn build(term: &Terminology) -> Lexicon {
         let canon = Canon::bundled();
         let n = term.len();
@@ -54,6 +69,7 @@ impl Lexicon {
             folded: Vec::with_capacity(n),
             max_key_chars: 0,
             folded_aliases: Vec::with_capacity(n),
+            names: (0..n).map(|_| OnceLock::new()).collect(),
         };
         for (i, e) in term.entries().iter().enumerate() {
             let i = i as u32;

@@ -11,6 +11,7 @@
 mod canon;
 mod index;
 mod lexicon;
+mod memo;
 mod pinyin;
 mod rank;
 
@@ -137,6 +138,8 @@ impl Default for MatchOptions {
 struct Indexed {
     lex: Lexicon,
     engine: Engine,
+    /// Free-text matches already computed (see [`memo`]).
+    memo: memo::Memo,
 }
 
 /// Ranked lookup over one terminology.
@@ -186,7 +189,11 @@ impl Matcher {
         let lex = Lexicon::build(&term);
         Matcher {
             term,
-            indexed: Some(Arc::new(Indexed { lex, engine })),
+            indexed: Some(Arc::new(Indexed {
+                lex,
+                engine,
+                memo: memo::Memo::new(memo::GENERATION),
+            })),
         }
     }
 
@@ -322,10 +329,27 @@ impl Matcher {
     }
 
     /// Maps free text (a disease or procedure name) to ranked codes.
+    /// An indexed matcher remembers its answers (a bounded memo shared by
+    /// its clones): a text asked again costs a lookup.
     pub fn match_text(&self, text: &str, opts: &MatchOptions) -> Vec<Match> {
         match &self.indexed {
-            Some(ix) => self.match_indexed(ix, text, opts),
+            Some(ix) => {
+                if let Some(hits) = ix.memo.get(text, opts.limit, opts.assignable_only) {
+                    return hits;
+                }
+                let hits = self.match_indexed(ix, text, opts);
+                ix.memo.put(text, opts.limit, opts.assignable_only, &hits);
+                hits
+            }
             None => self.match_linear(text, opts),
+        }
+    }
+
+    /// Loads what the first query would otherwise load (the word
+    /// segmenter's dictionary), so that no record pays for it.
+    pub fn warm_up(&self) {
+        if let Some(ix) = &self.indexed {
+            let _ = ix.engine.query_words("高血压");
         }
     }
 
@@ -402,10 +426,11 @@ impl Matcher {
                 continue;
             }
             let mut best = 0.0f32;
+            let names = ix.lex.names(i);
             for (p, factor) in &queries {
-                let mut s = p.score(&ix.lex.folded[i]);
-                for a in ix.lex.folded_aliases[i].iter() {
-                    s = s.max(p.score(a));
+                let mut s = p.score_name(&names[0]);
+                for a in &names[1..] {
+                    s = s.max(p.score_name(a));
                 }
                 best = best.max(s * factor);
             }
@@ -775,6 +800,37 @@ mod tests {
         assert!(segments("高血压病3级（极高危）").is_empty());
         assert!(segments("TBSA 1.5%").len() == 2);
         assert!(segments("体重指数2.5").is_empty());
+    }
+
+    #[test]
+    fn remembered_matches_equal_fresh_ones() {
+        let term = Arc::new(Terminology::from_pairs(
+            crate::terminology::CodeSystem::Icd10,
+            "t",
+            &[
+                ("I10.x00", "特发性（原发性）高血压"),
+                ("I10.x00x032", "高血压病3级（极高危）"),
+                ("I25.103", "冠状动脉粥样硬化性心脏病"),
+                ("E11.900", "2型糖尿病"),
+            ],
+        ));
+        let m = Matcher::in_memory(term.clone()).unwrap();
+        let opts = MatchOptions::default();
+        let queries = ["高血压病（3级很高危）", "冠心病;2型糖尿病", "糖尿病"];
+        let first: Vec<_> = queries.iter().map(|q| m.match_text(q, &opts)).collect();
+        assert!(!first[0].is_empty());
+        // A clone shares the memo; every answer is the one computed afresh.
+        let clone = m.clone();
+        let fresh = Matcher::in_memory(term).unwrap();
+        for (q, hits) in queries.iter().zip(&first) {
+            assert_eq!(&clone.match_text(q, &opts), hits);
+            assert_eq!(&fresh.match_text(q, &opts), hits);
+        }
+        let one = MatchOptions {
+            limit: 1,
+            assignable_only: true,
+        };
+        assert_eq!(m.match_text(queries[1], &one).len(), 1);
     }
 
     #[test]

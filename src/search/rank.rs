@@ -2,8 +2,6 @@
 //! similarity, how much of the query the name explains, how much of the name
 //! the query supports, and containment either way.
 
-use std::collections::HashSet;
-
 use rapidfuzz::fuzz::RatioBatchComparator;
 
 use super::index::WeightedWord;
@@ -30,18 +28,97 @@ pub(crate) struct Prepared {
     /// Loose folded query.
     text: String,
     chars: Vec<char>,
-    bigrams: HashSet<(char, char)>,
+    /// The query's distinct bigrams, packed ([`pack`]) and sorted.
+    bigrams: Vec<u64>,
     /// Words with their IDF.
     words: Vec<WeightedWord>,
     total_weight: f32,
     ratio: RatioBatchComparator<char>,
+    quals: Qualifiers,
 }
 
-fn bigrams(chars: &[char]) -> HashSet<(char, char)> {
-    if chars.len() == 1 {
-        return HashSet::from([(chars[0], '\0')]);
+/// One spelling of a name as the scoring compares it.
+#[derive(Debug)]
+struct Form {
+    text: String,
+    chars: Vec<char>,
+    /// Distinct bigrams, packed and sorted.
+    bigrams: Vec<u64>,
+}
+
+impl Form {
+    fn new(text: String) -> Self {
+        let chars: Vec<char> = text.chars().collect();
+        let mut bigrams = Vec::with_capacity(chars.len());
+        bigrams_into(&chars, &mut bigrams);
+        Form {
+            text,
+            chars,
+            bigrams,
+        }
     }
-    chars.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// A candidate name (loose folded) prepared once for every query it is
+/// compared with: what depends on the name alone is worked out here.
+#[derive(Debug)]
+pub(crate) struct Name {
+    form: Form,
+    /// The name without its "unspecified" words, when it has some.
+    stripped: Option<Form>,
+    /// A residual category (`其他…`, not `未特指`).
+    residual: bool,
+    quals: Qualifiers,
+}
+
+impl Name {
+    pub fn new(name: &str) -> Self {
+        let stripped = match comparison_form(name) {
+            std::borrow::Cow::Owned(s) => Some(Form::new(s)),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
+        Name {
+            form: Form::new(name.to_string()),
+            stripped,
+            residual: name.contains(OTHER) && !name.contains("未特指"),
+            quals: Qualifiers::of(name),
+        }
+    }
+}
+
+/// Two chars as one number.
+fn pack(a: char, b: char) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
+}
+
+/// The distinct bigrams of a string (a one-char string is its char and
+/// `\0`), packed and sorted, into `out`.
+fn bigrams_into(chars: &[char], out: &mut Vec<u64>) {
+    out.clear();
+    if chars.len() == 1 {
+        out.push(pack(chars[0], '\0'));
+        return;
+    }
+    out.extend(chars.windows(2).map(|w| pack(w[0], w[1])));
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// Elements two sorted, deduplicated lists share.
+fn shared_sorted(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
 }
 
 /// The name as compared: loose folded, "unspecified" words removed unless
@@ -54,7 +131,7 @@ fn comparison_form(name: &str) -> std::borrow::Cow<'_, str> {
     for u in UNSPECIFIED {
         s = s.replace(u, "");
     }
-    if s.is_empty() {
+    if s.is_empty() || s == name {
         name.into()
     } else {
         s.into()
@@ -66,13 +143,16 @@ impl Prepared {
     pub fn new(loose_query: &str, words: Vec<WeightedWord>) -> Prepared {
         let chars: Vec<char> = loose_query.chars().collect();
         let total_weight = words.iter().map(|w| w.idf).sum();
+        let mut grams = Vec::new();
+        bigrams_into(&chars, &mut grams);
         Prepared {
-            bigrams: bigrams(&chars),
+            bigrams: grams,
             ratio: RatioBatchComparator::new(chars.iter().copied()),
             text: loose_query.to_string(),
             chars,
             words,
             total_weight,
+            quals: Qualifiers::of(loose_query),
         }
     }
 
@@ -80,25 +160,31 @@ impl Prepared {
     ///
     /// A name with "unspecified" words is compared both as written and
     /// without them (a little discounted), whichever is closer.
+    #[cfg(test)]
     pub fn score(&self, name: &str) -> f32 {
-        if name.is_empty() || self.chars.is_empty() {
+        self.score_name(&Name::new(name))
+    }
+
+    /// [`Prepared::score`] of a name prepared once for many queries.
+    pub fn score_name(&self, name: &Name) -> f32 {
+        if name.form.text.is_empty() || self.chars.is_empty() {
             return 0.0;
         }
-        let mut s = self.score_form(name);
-        let stripped = comparison_form(name);
-        if stripped.as_ref() != name {
-            s = s.max(UNSPECIFIED_FACTOR * self.score_form(&stripped));
+        let mut s = self.score_form(&name.form);
+        if let Some(stripped) = &name.stripped {
+            s = s.max(UNSPECIFIED_FACTOR * self.score_form(stripped));
         }
-        let residual = name.contains(OTHER) && !name.contains("未特指");
-        s *= CONFLICT_FACTOR.powi(conflicts(&self.text, name) as i32);
-        if residual && !self.text.contains(OTHER) {
+        let text = name.form.text.as_str();
+        s *= CONFLICT_FACTOR.powi(conflicts_of(&self.text, &self.quals, text, &name.quals) as i32);
+        if name.residual && !self.text.contains(OTHER) {
             s *= OTHER_FACTOR;
         }
         s
     }
 
-    fn score_form(&self, name: &str) -> f32 {
-        let nchars: Vec<char> = name.chars().collect();
+    fn score_form(&self, form: &Form) -> f32 {
+        let name = form.text.as_str();
+        let nchars = &form.chars;
         let ratio = self.ratio.similarity(nchars.iter().copied()) as f32;
 
         // Share of the query's words (IDF-weighted) the name contains.
@@ -115,8 +201,8 @@ impl Prepared {
         };
 
         // Share of the name's bigrams the query supports.
-        let nb = bigrams(&nchars);
-        let shared = nb.iter().filter(|b| self.bigrams.contains(b)).count() as f32;
+        let nb = &form.bigrams;
+        let shared = shared_sorted(nb, &self.bigrams) as f32;
         let name_grams = shared / nb.len() as f32;
 
         // Containment either way, scaled by how much of the longer string
@@ -131,7 +217,7 @@ impl Prepared {
             0.0
         };
 
-        let bag = bag_similarity(&self.chars, &nchars);
+        let bag = bag_similarity(&self.chars, nchars);
 
         W_RATIO * ratio
             + W_WORDS * words
@@ -158,7 +244,14 @@ fn bag_similarity(a: &[char], b: &[char]) -> f32 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let mut used = vec![false; b.len()];
+    let mut stack = [false; 64];
+    let mut heap = Vec::new();
+    let used: &mut [bool] = if b.len() <= stack.len() {
+        &mut stack[..b.len()]
+    } else {
+        heap.resize(b.len(), false);
+        &mut heap
+    };
     let mut shared = 0;
     for c in a {
         if let Some(j) = (0..b.len()).find(|&j| !used[j] && b[j] == *c) {
@@ -175,19 +268,20 @@ const GRADE_UNITS: [char; 4] = ['级', '度', '期', '型'];
 /// `(unit, number)` pairs such as `3级`, `2型` (Roman numerals are already
 /// folded to digits by the synonym list).
 fn grades(s: &str) -> Vec<(char, u32)> {
-    let chars: Vec<char> = s.chars().collect();
+    // ASCII digits are single bytes that never occur inside a multi-byte
+    // char, so the number before a unit can be read from the bytes.
+    let bytes = s.as_bytes();
     let mut out = Vec::new();
-    for (i, &c) in chars.iter().enumerate() {
+    for (i, c) in s.char_indices() {
         if !GRADE_UNITS.contains(&c) {
             continue;
         }
         let mut j = i;
-        while j > 0 && chars[j - 1].is_ascii_digit() {
+        while j > 0 && bytes[j - 1].is_ascii_digit() {
             j -= 1;
         }
         if j < i {
-            let num: String = chars[j..i].iter().collect();
-            if let Ok(n) = num.parse() {
+            if let Ok(n) = s[j..i].parse() {
                 out.push((c, n));
             }
         }
@@ -214,42 +308,88 @@ fn risk(s: &str) -> Option<u8> {
 /// different grade for the same unit (心功能3级 vs 2级), another risk
 /// stratum, acute vs chronic, a status after a procedure vs the disease,
 /// a negation (非ST段抬高 vs ST段抬高, 不伴 vs 伴). Such names are near in spelling and wrong in meaning.
-pub(crate) fn conflicts(query: &str, name: &str) -> u32 {
-    let mut n = 0;
-    let (gq, gn) = (grades(query), grades(name));
-    for unit in GRADE_UNITS {
-        let a: Vec<u32> = gq.iter().filter(|g| g.0 == unit).map(|g| g.1).collect();
-        let b: Vec<u32> = gn.iter().filter(|g| g.0 == unit).map(|g| g.1).collect();
-        if !a.is_empty() && !b.is_empty() && !a.iter().any(|x| b.contains(x)) {
-            n += 1;
+#[cfg(test)]
+fn conflicts(query: &str, name: &str) -> u32 {
+    conflicts_of(query, &Qualifiers::of(query), name, &Qualifiers::of(name))
+}
+
+/// The qualifiers of one string that [`conflicts`] compares.
+#[derive(Debug)]
+struct Qualifiers {
+    grades: Vec<(char, u32)>,
+    risk: Option<u8>,
+    acute: bool,
+    chronic: bool,
+    /// Times `非` occurs.
+    negations: usize,
+    /// A status after a procedure (`术后`).
+    post: bool,
+    /// `伴` without `不伴`.
+    with: bool,
+    without: bool,
+}
+
+/// A status after a procedure: 阑尾炎术后 is not 阑尾炎.
+const POST: &str = "术后";
+
+impl Qualifiers {
+    fn of(s: &str) -> Self {
+        Qualifiers {
+            grades: grades(s),
+            risk: risk(s),
+            acute: s.contains("急性") && !s.contains("慢性"),
+            chronic: s.contains("慢性") && !s.contains("急性"),
+            negations: s.matches('非').count(),
+            post: s.contains(POST),
+            with: s.contains('伴') && !s.contains("不伴"),
+            without: s.contains("不伴"),
         }
     }
-    if let (Some(a), Some(b)) = (risk(query), risk(name)) {
+}
+
+/// [`conflicts`] with each side's qualifiers already read.
+fn conflicts_of(query: &str, q: &Qualifiers, name: &str, nq: &Qualifiers) -> u32 {
+    let mut n = 0;
+    for unit in GRADE_UNITS {
+        let mut a = q
+            .grades
+            .iter()
+            .filter(|g| g.0 == unit)
+            .map(|g| g.1)
+            .peekable();
+        let mut b = nq.grades.iter().filter(|g| g.0 == unit).map(|g| g.1);
+        if a.peek().is_some() {
+            let b: Vec<u32> = b.by_ref().collect();
+            if !b.is_empty() && !a.any(|x| b.contains(&x)) {
+                n += 1;
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (q.risk, nq.risk) {
         if a != b {
             n += 1;
         }
     }
-    let acute = |s: &str| s.contains("急性") && !s.contains("慢性");
-    let chronic = |s: &str| s.contains("慢性") && !s.contains("急性");
-    if (acute(query) && chronic(name)) || (chronic(query) && acute(name)) {
+    if (q.acute && nq.chronic) || (q.chronic && nq.acute) {
         n += 1;
     }
-    if query.matches('非').count() != name.matches('非').count() {
+    if q.negations != nq.negations {
         n += 1;
     }
-    // A status after a procedure is not the disease itself: 阑尾炎术后 is
-    // not 阑尾炎 (a query listing several diagnoses may still end in 术后
-    // after naming others, so only the name right before it conflicts).
-    const POST: &str = "术后";
-    if name.contains(POST) {
-        if !query.contains(POST) {
+    // A query listing several diagnoses may still end in 术后 after naming
+    // others, so only the name right before it conflicts.
+    if nq.post {
+        if !q.post {
             n += 1;
         }
-    } else if query.contains(&format!("{name}{POST}")) {
+    } else if q.post
+        && query
+            .match_indices(name)
+            .any(|(i, _)| query[i + name.len()..].starts_with(POST))
+    {
         n += 1;
     }
-    let with = |s: &str| s.contains('伴') && !s.contains("不伴");
-    if (query.contains("不伴") && with(name)) || (with(query) && name.contains("不伴")) {
+    if (q.without && nq.with) || (q.with && nq.without) {
         n += 1;
     }
     n
@@ -270,6 +410,31 @@ mod tests {
         assert_eq!(conflicts("胰腺炎", "慢性胰腺炎"), 0);
         assert_eq!(conflicts("2型糖尿病", "1型糖尿病"), 1);
         assert_eq!(conflicts("阑尾炎术后", "阑尾炎"), 1);
+    }
+
+    #[test]
+    fn prepared_names_score_as_fresh_ones() {
+        let p = Prepared::new("高血压病3级极高危", Vec::new());
+        let exact = p.score("高血压病3级极高危");
+        let other_risk = p.score("高血压病3级高危");
+        let other_grade = p.score("高血压病2级极高危");
+        assert!(exact > other_risk && exact > other_grade);
+        // A contradicted qualifier costs the conflict factor.
+        assert!(other_risk < exact * CONFLICT_FACTOR + 1e-6);
+        for name in [
+            "高血压病3级高危",
+            "其他和未特指的高血压",
+            "高血压病",
+            "阑尾炎术后",
+        ] {
+            let prepared = Name::new(name);
+            assert_eq!(p.score_name(&prepared), p.score(name), "{name}");
+            // The same prepared name serves another query unchanged.
+            let q = Prepared::new("阑尾炎", Vec::new());
+            assert_eq!(q.score_name(&prepared), q.score(name), "{name}");
+        }
+        let q = Prepared::new("阑尾炎", Vec::new());
+        assert!(q.score("阑尾炎") > q.score("阑尾炎术后"));
     }
 
     #[test]

@@ -107,6 +107,11 @@ impl Lexicon {
         }
     }
 
+    /// Builds the scanning automaton now rather than on the first record.
+    pub fn warm_up(&self) {
+        let _ = self.scanner();
+    }
+
     fn scanner(&self) -> &Scanner {
         self.scanner.get_or_init(|| {
             // Keys end in a character a name can end in (not a bracket or
@@ -157,6 +162,16 @@ impl Lexicon {
             |cur: &Cell, cand: (usize, usize)| cur.is_none_or(|(u, p, _, _)| cand < (u, p));
         let mut cell: Vec<Cell> = vec![None; n + 1];
         cell[0] = Some((0, 0, None, 0));
+        // normalize_name works char by char, so the key of chars[i..j] is
+        // the slice norm[at[i]..at[j]] of the whole text's normalization.
+        let mut norm = String::with_capacity(chars.len() * 3);
+        let mut at = Vec::with_capacity(n + 1);
+        let mut buf = [0u8; 4];
+        for c in chars {
+            at.push(norm.len());
+            norm.push_str(&normalize_name(c.encode_utf8(&mut buf)));
+        }
+        at.push(norm.len());
         for i in 0..n {
             let Some((unc, names, _, _)) = cell[i] else {
                 continue;
@@ -165,8 +180,7 @@ impl Lexicon {
                 cell[i + 1] = Some((unc + 1, names, None, i));
             }
             for j in (i + 2)..=(i + self.max_chars).min(n) {
-                let s: String = chars[i..j].iter().collect();
-                if let Some(&entry) = self.map.get(&normalize_name(&s)) {
+                if let Some(&entry) = self.map.get(&norm[at[i]..at[j]]) {
                     if better(&cell[j], (unc, names + 1)) {
                         cell[j] = Some((
                             unc,
