@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod lock;
+
+pub use lock::{Holder, Locked, SessionLock};
+
 use crate::error::{Error, Location};
 use crate::pipeline::{Item, Run, StageKind};
 use crate::record::Track;
@@ -178,6 +182,12 @@ impl SessionStore {
 
     pub fn audit_path(&self) -> PathBuf {
         self.dir.join("audit.jsonl")
+    }
+
+    /// Takes the advisory lock on a record's session (see [`lock`]): `Mine`
+    /// when no live process holds it, else who does.
+    pub fn lock(&self, record_id: &str) -> Result<Locked> {
+        lock::lock(&self.path_for(record_id).with_extension("lock"))
     }
 
     /// Writes the session atomically with mode 0600.
