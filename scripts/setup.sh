@@ -6,22 +6,31 @@
 #      ICD-9-CM with Chinese names) into the user data dir,
 #   4. the search indexes.
 # With --model it also downloads Qwen2.5-Coder-0.5B-Instruct (491 MB, sha256
-# checked) into models/, which models/agents.toml then uses.
+# checked) into models/, which models/agents.toml then uses. With --pdf it
+# installs what PDF records need: poppler-utils (pdftotext, pdftoppm) and
+# Tesseract OCR with its Simplified Chinese model.
 # Running it again is cheap: every step skips what is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_model=0
+want_pdf=0
 for a in "$@"; do
   case "$a" in
     --model) want_model=1 ;;
-    *) echo "usage: scripts/setup.sh [--model]" >&2; exit 2 ;;
+    --pdf) want_pdf=1 ;;
+    *) echo "usage: scripts/setup.sh [--model] [--pdf]" >&2; exit 2 ;;
   esac
 done
 
 need=()
 command -v cmake >/dev/null || need+=(cmake)
 ldconfig -p 2>/dev/null | grep -Eq 'libclang(-[0-9.]+)?\.so' || need+=(libclang-dev)
+if [ "$want_pdf" = 1 ]; then
+  command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || need+=(poppler-utils)
+  command -v tesseract >/dev/null || need+=(tesseract-ocr)
+  tesseract --list-langs 2>/dev/null | grep -qx chi_sim || need+=(tesseract-ocr-chi-sim)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
     echo "please install: ${need[*]} (apt-get install ${need[*]})" >&2; exit 1

@@ -238,6 +238,7 @@ impl Engine {
                 run.set_failed(job.track, kind, CANCELLED);
             } else {
                 job.trace.elapsed_ms = t0.elapsed().as_secs_f64() * 1e3;
+                super::ocr::mark(record, &mut job.items);
                 run.set_output(job.track, kind, job.items, job.trace);
             }
             let status = run

@@ -5,6 +5,7 @@ pub mod context;
 pub mod engine;
 pub mod helper;
 pub mod item;
+pub mod ocr;
 pub mod run;
 pub mod stage;
 pub mod stages;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::collect::{dedup_across, Collector};
 use super::encoding::{decode_bytes, decode_head_lossy};
 use super::json::{describe_error, replace_non_finite, Item};
-use super::{ccl25, jointcoder, jsonl, plain, Record};
+use super::{ccl25, jointcoder, jsonl, pdf, plain, Record};
 use crate::error::{Error, Location, Result};
 
 /// The record file formats icdflow reads.
@@ -21,6 +21,8 @@ pub enum RecordFormat {
     JsonArray,
     /// One record in plain text with section headings (see [`super::plain`]).
     Text,
+    /// One record in a PDF, scanned pages read by OCR (see [`super::pdf`]).
+    Pdf,
 }
 
 impl RecordFormat {
@@ -32,6 +34,7 @@ impl RecordFormat {
             RecordFormat::Jsonl => "JSON Lines",
             RecordFormat::JsonArray => "JSON array",
             RecordFormat::Text => "text",
+            RecordFormat::Pdf => "PDF",
         }
     }
 }
@@ -61,6 +64,9 @@ pub fn detect_format(path: &Path, head: &[u8]) -> Option<RecordFormat> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
+    if pdf::has_pdf_magic(head) || ext == "pdf" {
+        return Some(RecordFormat::Pdf);
+    }
     if matches!(ext.as_str(), "xlsx" | "xlsm" | "xls") {
         // Not a workbook by content, but the name says so: the loader
         // reports why it cannot be read.
@@ -163,6 +169,11 @@ fn load_with_positions(path: &Path) -> Result<(LoadReport, Vec<String>)> {
                 .unwrap_or_default();
             let mut c = Collector::new(path, "ID");
             c.push(plain::parse_text(&text, &stem), "file".to_owned());
+            c
+        }
+        RecordFormat::Pdf => {
+            let mut c = Collector::new(path, "ID");
+            c.push(pdf::load_pdf(path)?, "file".to_owned());
             c
         }
         RecordFormat::Jsonl => {

@@ -8,8 +8,8 @@
 //! Importers, one module per format, all ending in the same checks
 //! ([`collect`]): JointCoder's wide xlsx ([`jointcoder`]), CCL25 JSON
 //! ([`ccl25`]), the project's own schema as JSON Lines or a JSON array
-//! ([`jsonl`], which documents the schema) and plain text with section headings
-//! ([`plain`]). [`load`] detects the format of a file and reads it;
+//! ([`jsonl`], which documents the schema), plain text with section headings
+//! ([`plain`]) and PDF, with OCR for scanned pages ([`pdf`]). [`load`] detects the format of a file and reads it;
 //! [`load_many`] reads a batch. Files are decoded by [`encoding`].
 
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,9 @@ pub mod jointcoder;
 mod json;
 pub mod jsonl;
 mod load;
+pub mod pdf;
 pub mod plain;
+pub mod stream;
 
 pub use ccl25::{
     ID_FIELD as CCL25_ID_FIELD, OTHERS_FIELD as CCL25_OTHERS_FIELD,
@@ -103,6 +105,36 @@ pub struct Record {
     pub sections: Vec<Section>,
     #[serde(default, skip_serializing_if = "Gold::is_empty")]
     pub gold: Gold,
+    /// The pages of the source document, for a record read from a PDF
+    /// ([`pdf`]); empty for every other format.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<Page>,
+}
+
+/// One page of a PDF record: its text as read, and for a page without a
+/// text layer what OCR made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// 1-based page number in the file.
+    pub number: u32,
+    /// The page's text: the text layer, or the OCR output.
+    pub text: String,
+    /// For a page read by OCR: Tesseract's mean word confidence, 0–100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<u8>,
+    /// How long the OCR of the page took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_ms: Option<u32>,
+    /// The sections whose text is (partly) on this page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<String>,
+}
+
+impl Page {
+    /// True when the page was read by OCR.
+    pub fn is_ocr(&self) -> bool {
+        self.ocr_confidence.is_some()
+    }
 }
 
 /// Well-known section names (the JointCoder / CCL25 field names).
@@ -129,7 +161,24 @@ impl Record {
             id: id.into(),
             sections: Vec::new(),
             gold: Gold::default(),
+            pages: Vec::new(),
         }
+    }
+
+    /// True when some of the record's text was read by OCR.
+    pub fn has_ocr(&self) -> bool {
+        self.pages.iter().any(Page::is_ocr)
+    }
+
+    /// The OCR pages holding text of section `i`.
+    pub fn ocr_pages_of(&self, i: usize) -> Vec<&Page> {
+        let Some(s) = self.sections.get(i) else {
+            return Vec::new();
+        };
+        self.pages
+            .iter()
+            .filter(|p| p.is_ocr() && p.sections.contains(&s.name))
+            .collect()
     }
 
     /// Appends a section (builder style).

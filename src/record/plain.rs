@@ -77,7 +77,7 @@ static ID_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Splits a heading line into (section name, rest of the line).
-fn heading(line: &str) -> Option<(String, &str)> {
+pub(crate) fn heading(line: &str) -> Option<(String, &str)> {
     if let Some(caps) = BRACKET_HEADING.captures(line) {
         let rest = caps.get(3).map_or("", |m| m.as_str());
         if let Some(name) = caps.get(1) {
