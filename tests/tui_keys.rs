@@ -310,6 +310,7 @@ fn ctrl_c_cancels_and_leaves_the_run_consistent() {
     )
     .unwrap();
     app.pump();
+    let before = app.run().clone();
     press(&mut app, "r");
     assert!(app.busy());
     // While the job runs, edits wait and the keys still answer.
@@ -318,6 +319,11 @@ fn ctrl_c_cancels_and_leaves_the_run_consistent() {
     press(&mut app, "ctrl-c");
     assert!(flag.load(std::sync::atomic::Ordering::SeqCst));
     assert!(app.job.as_ref().unwrap().cancelling);
+    // … and the run is as it was: no edit slipped in, no stage half-done
+    // (how the job then settles: `cancelled_job_reports_and_settles`).
+    assert_eq!(app.run(), &before);
+    let saved = store_in(&dir).load("ZY-DEMO-0001").unwrap();
+    assert!(saved.is_none_or(|s| s.edits.is_empty()));
 }
 
 #[test]
@@ -429,7 +435,8 @@ fn user_keys_override_defaults_and_show_in_help() {
     assert_eq!(runs(&h.app, Track::Diagnosis)[0], 1);
     let screen = screen(&h.app);
     assert!(screen.contains("n step"), "footer shows the user's key");
-    press(&mut h.app, "?");
+    // The user's binding is listed last among the panes' keys.
+    press(&mut h.app, "? ctrl-d");
     assert!(tui_support::screen(&h.app).contains("n F5"));
 }
 
@@ -745,4 +752,116 @@ fn a_taught_alias_applies_to_the_next_run() {
     let item = &h.app.run().diagnosis.stages[0].items[find(&h.app)];
     assert_eq!(item.code.as_deref(), Some("I10.x00x002"));
     assert_eq!(item.origin, Origin::Learned);
+}
+
+#[test]
+fn index_browser_walks_a_cross_reference_to_an_accepted_code() {
+    let rec = sample::record();
+    let mut h = harness_with(vec![rec.clone()], None, 160, 48, |c| {
+        c.alpha = sample::alpha_indexes()
+    });
+    // Diagnoses, Codes (not run yet); the browser opens on the ICD-10 index.
+    press(&mut h.app, "4 I");
+    assert!(matches!(h.app.overlay, Overlay::Popup(_)));
+    assert_eq!(h.app.mode(), icdflow::tui::keymap::Mode::Locate);
+    // Pinyin initials of 梗死前综合征 (typed: g and j are letters here).
+    type_text(&mut h.app, "gsq");
+    let s = screen(&h.app);
+    assert!(s.contains("梗死前综合征 - 见 心绞痛，不稳定型"), "{s}");
+    // Open it, follow 见 with →, and land on 心绞痛 › 不稳定型.
+    press(&mut h.app, "enter right");
+    let status = h.app.status.clone().map(|(s, _)| s).unwrap_or_default();
+    assert_eq!(status, "见 心绞痛，不稳定型 → 心绞痛 › 不稳定型");
+    let s = screen(&h.app);
+    assert!(s.contains("I20.0 → I20.000 不稳定型心绞痛"), "{s}");
+    // The low-confidence row is marked.
+    assert!(s.contains("⚠0.83"), "{s}");
+    // ← goes back to the lead term, → follows again.
+    press(&mut h.app, "left");
+    assert!(screen(&h.app).contains("梗死前综合征"));
+    press(&mut h.app, "right");
+    // Enter takes the code into the focused list, below the cursor.
+    press(&mut h.app, "enter");
+    assert!(
+        matches!(h.app.overlay, Overlay::None),
+        "closes after accepting: {:?}",
+        h.app.status
+    );
+    let codes = &h.app.run().diagnosis.stages[3];
+    assert_eq!(codes.status, Status::Edited);
+    let item = codes
+        .items
+        .iter()
+        .find(|i| i.code.as_deref() == Some("I20.000") && i.origin == Origin::Coder)
+        .expect("the accepted code");
+    assert_eq!(item.text, "不稳定型心绞痛");
+    assert_eq!(item.source.as_deref(), Some("字母索引 心绞痛 › 不稳定型"));
+}
+
+#[test]
+fn index_browser_opens_the_tabular_view_and_refuses_what_it_cannot_take() {
+    let rec = sample::record();
+    let mut h = harness_with(
+        vec![rec.clone()],
+        Some(sample::finished_run(&rec)),
+        160,
+        48,
+        |c| c.alpha = sample::alpha_indexes(),
+    );
+    press(&mut h.app, "4 I");
+    type_text(&mut h.app, "心绞痛");
+    press(&mut h.app, "enter down");
+    // 变异型 I20.1: not in the demo table.
+    press(&mut h.app, "enter");
+    let status = h.app.status.clone().map(|(s, _)| s).unwrap_or_default();
+    assert!(
+        status.contains("I20.1 is not in the loaded table"),
+        "{status}"
+    );
+    assert!(matches!(h.app.overlay, Overlay::Popup(_)), "stays open");
+    // Tab: the lead term's code in the code search (hierarchy and notes).
+    press(&mut h.app, "up tab");
+    let Overlay::Search(s) = &h.app.overlay else {
+        panic!("the code search is open")
+    };
+    assert_eq!(s.query, "I20.900");
+    assert_eq!(s.target, Some((Track::Diagnosis, StageKind::Map, 0)));
+    assert!(s.hits.iter().any(|m| m.code == "I20.900"));
+    press(&mut h.app, "esc");
+    // Ctrl-T: the procedure index; a heading code cannot be accepted.
+    press(&mut h.app, "I ctrl-t");
+    type_text(&mut h.app, "冠状动脉造影");
+    press(&mut h.app, "enter right");
+    assert!(screen(&h.app).contains("造影，冠状动脉"));
+    // No index imported: the browser says how to get one.
+    let mut h = harness_with(vec![rec], None, 160, 48, |_| {});
+    press(&mut h.app, "I");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    let status = h.app.status.clone().map(|(s, _)| s).unwrap_or_default();
+    assert!(status.contains("icdflow import --index"), "{status}");
+}
+
+#[test]
+fn page_text_of_a_pdf_record() {
+    let mut rec = sample::record();
+    rec.pages = vec![icdflow::record::Page {
+        number: 1,
+        text: "【出院诊断】\n1.冠状动脉粥样硬化性心脏病".into(),
+        ocr_confidence: Some(84),
+        ocr_ms: Some(2100),
+        sections: vec!["出院诊断".into()],
+    }];
+    let mut h = harness_with(vec![rec], None, 160, 48, |_| {});
+    press(&mut h.app, "P");
+    let s = screen(&h.app);
+    assert!(
+        s.contains("第 1 页 · OCR 84% · 2.1 s · ⚠ check against the scan · 出院诊断"),
+        "{s}"
+    );
+    press(&mut h.app, "P");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    // A record not read from a PDF has no page text.
+    let mut h = harness(None, 160, 48);
+    press(&mut h.app, "P");
+    assert!(matches!(h.app.overlay, Overlay::None));
 }

@@ -279,3 +279,22 @@ fn narrow_trainer_and_focused_record() {
     press(&mut h.app, "h h h h h h j j enter");
     insta::assert_snapshot!("record_focused_80x24", screen(&h.app));
 }
+
+#[test]
+fn alphabetic_index_browser() {
+    let mut h = harness_with(vec![sample::record()], finished(), 160, 48, |c| {
+        c.alpha = sample::alpha_indexes()
+    });
+    // From the Codes list: a lead term by pinyin initials, opened, its
+    // cross-reference followed.
+    press(&mut h.app, "4 I");
+    type_text(&mut h.app, "xjt");
+    insta::assert_snapshot!("locate_leads_160x48", screen(&h.app));
+    press(&mut h.app, "enter down down");
+    insta::assert_snapshot!("locate_tree_160x48", screen(&h.app));
+    h.app.handle(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    insta::assert_snapshot!("locate_tree_80x24", screen(&h.app));
+}

@@ -25,8 +25,13 @@ fn system_arg(s: &str) -> Result<CodeSystem, String> {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ImportArgs {
     /// Table to import: .dat (`code name`), .csv, .tsv, .xlsx, or a product table.
-    #[arg(required_unless_present = "gnuhealth", value_name = "TABLE")]
+    #[arg(required_unless_present_any = ["gnuhealth", "index"], value_name = "TABLE")]
     pub input: Option<PathBuf>,
+    /// Import an alphabetic index CSV (`level, chinese, code`, optionally
+    /// `english, confidence, page`) for the workbench's index browser,
+    /// into DATA_DIR/alphabetic/SYSTEM.tsv (or --out).
+    #[arg(long, value_name = "CSV", conflicts_with_all = ["input", "gnuhealth"])]
+    pub index: Option<PathBuf>,
     /// Classification of the table (default: guessed from its codes).
     #[arg(long, value_parser = system_arg, value_name = "icd10|icd9cm3")]
     pub system: Option<CodeSystem>,
@@ -119,6 +124,9 @@ pub fn run_with(
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     let cfg = cfg.clone();
+    if let Some(index) = &args.index {
+        return import_index(&cfg, index, &args, out);
+    }
     let outcomes = match &args.gnuhealth {
         Some(dir) => import_gnuhealth(&cfg, dir, &args)?,
         None => vec![import_one(&cfg, &args)?],
@@ -331,4 +339,70 @@ fn import_gnuhealth(cfg: &Config, dir: &Path, args: &ImportArgs) -> anyhow::Resu
         v.push(outcome(system, term, report, Vec::new(), out, started));
     }
     Ok(v)
+}
+
+/// `icdflow import --index CSV`: the alphabetic index into the data dir.
+fn import_index(
+    cfg: &Config,
+    input: &Path,
+    args: &ImportArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use crate::terminology::alphabetic::{default_path, AlphaIndex};
+    let started = Instant::now();
+    let (index, report) = AlphaIndex::import_csv(input, args.system)?;
+    let path = match &args.out {
+        Some(p) => Some(p.clone()),
+        None if args.dry_run => None,
+        None => Some(default_path(&cfg.data_dir()?, index.system)),
+    };
+    if let (Some(p), false) = (&path, args.dry_run) {
+        index.write(p)?;
+    }
+    if args.json {
+        #[derive(Serialize)]
+        struct IndexOutcome<'a> {
+            system: CodeSystem,
+            report: &'a crate::terminology::alphabetic::IndexImportReport,
+            out: Option<&'a PathBuf>,
+            seconds: f64,
+        }
+        let o = IndexOutcome {
+            system: index.system,
+            report: &report,
+            out: path.as_ref().filter(|_| !args.dry_run),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        serde_json::to_writer_pretty(&mut *out, &o)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let r = &report;
+    writeln!(
+        out,
+        "alphabetic index {} ({}): {} rows read, {} index entries ({} lead terms, {} with a code), {} letter/pinyin headings dropped, {} bad rows",
+        input.display(),
+        system_tag(index.system),
+        r.rows_read,
+        r.entries,
+        r.lead_terms,
+        r.with_code,
+        r.headings_dropped,
+        r.bad_rows
+    )?;
+    writeln!(
+        out,
+        "  OCR confidence under 0.9: {} rows (marked in the browser); cross-references: {}, {} lead to a row of the index",
+        r.low_confidence, r.cross_refs, r.cross_refs_resolved
+    )?;
+    match path.filter(|_| !args.dry_run) {
+        Some(p) => writeln!(
+            out,
+            "wrote {} ({:.2} s) — the workbench's index browser (I) reads it",
+            p.display(),
+            started.elapsed().as_secs_f64()
+        )?,
+        None => writeln!(out, "dry run: nothing written")?,
+    }
+    Ok(())
 }

@@ -76,6 +76,15 @@ where
     if let Some(t) = &inputs.tui_config {
         opts = opts.with_tui_table(t);
     }
+    // The imported alphabetic indexes, for the index browser.
+    if let Ok(dir) = crate::config::Config::load().and_then(|c| c.data_dir()) {
+        let (alpha, warnings) = crate::terminology::alphabetic::AlphaIndexes::load(&dir);
+        for w in warnings {
+            tracing::warn!("{w}");
+            eprintln!("warning: {w}");
+        }
+        opts.alpha = alpha;
+    }
     if inputs.records.is_empty() {
         anyhow::bail!(
             "no records to open{}",

@@ -272,7 +272,7 @@ pub fn add_aliases_from_index_with(
 
 /// The index's code in the table: as written, or in the 国临 spelling of a
 /// WHO code (`E23.0` → `E23.000`, `I10` → `I10.x00`).
-fn resolve_index_code(term: &Terminology, code: &str) -> Option<usize> {
+pub(crate) fn resolve_index_code(term: &Terminology, code: &str) -> Option<usize> {
     let code = code.trim().trim_end_matches(['-', '.']);
     if check_code(term.system, code).is_err() {
         return None;
@@ -299,25 +299,7 @@ fn resolve_index_code(term: &Terminology, code: &str) -> Option<usize> {
 /// Lead term text without bracketed parts and cross-references; `None`
 /// when too little Chinese text remains.
 fn clean_index_term(s: &str) -> Option<String> {
-    let mut cut = s.to_string();
-    for pat in ["-见", "- 见", "－见", "另见", " 见"] {
-        if let Some(i) = cut.find(pat) {
-            cut.truncate(i);
-        }
-    }
-    let mut out = String::with_capacity(cut.len());
-    let mut depth = 0i32;
-    for c in cut.chars() {
-        match c {
-            '[' | '［' | '(' | '（' | '【' => depth += 1,
-            ']' | '］' | ')' | '）' | '】' => depth = (depth - 1).max(0),
-            c if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    let out = out
-        .trim_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '，' | ',' | '、'))
-        .to_string();
+    let out = super::alphabetic::clean(s);
     (has_cjk(&out) && out.chars().count() >= 2).then_some(out)
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::record::Track;
 
 pub mod aliases;
+pub mod alphabetic;
 pub mod ancestors;
 pub mod chapters;
 pub mod clinical;

@@ -92,6 +92,16 @@ pub enum Action {
     Adopt,
     /// Taught aliases: forget the highlighted one.
     Forget,
+    /// Open the alphabetic index browser.
+    Locate,
+    /// Show the page text of a PDF record (OCR pages marked).
+    Pages,
+    /// Index browser: follow the row's 见/另见 cross-reference.
+    Follow,
+    /// Index browser: back to where the cross-reference was followed from.
+    Back,
+    /// Index browser: open the row's code in the code search (tabular view).
+    Tabular,
     /// Mouse button pressed at a cell.
     #[serde(skip)]
     Click {
@@ -194,6 +204,11 @@ impl Action {
             Action::Aliases => "what coders taught (alias memory)",
             Action::Adopt => "adopt the code into the focused list",
             Action::Forget => "forget the taught alias",
+            Action::Locate => "alphabetic index browser (lead term → code)",
+            Action::Pages => "page text of a PDF record (OCR pages)",
+            Action::Follow => "follow the 见/另见 cross-reference",
+            Action::Back => "back (before the cross-reference)",
+            Action::Tabular => "open the code in the code search",
             Action::Click { .. } => "mouse click",
             Action::Scroll { .. } => "mouse wheel",
             Action::Resize { .. } => "terminal resized",
@@ -230,6 +245,11 @@ impl Action {
             Action::Aliases => "taught",
             Action::Adopt => "adopt",
             Action::Forget => "forget",
+            Action::Locate => "index",
+            Action::Pages => "pages",
+            Action::Follow => "follow 见",
+            Action::Back => "back",
+            Action::Tabular => "tabular",
             _ => "",
         }
     }

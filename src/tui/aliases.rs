@@ -183,6 +183,10 @@ fn when(rfc3339: &str) -> String {
 }
 
 impl Popup for AliasPopup {
+    fn mode(&self) -> super::keymap::Mode {
+        super::keymap::Mode::Aliases
+    }
+
     fn handle(&mut self, app: &mut App, a: Action) -> bool {
         let page = popup::list_height(self.area(app.size));
         if let Some(d) = popup::step(a, page) {

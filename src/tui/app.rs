@@ -99,13 +99,19 @@ pub struct PickerState {
 /// What sits on top of the panes.
 pub enum Overlay {
     None,
-    Help { scroll: usize },
-    Trace { scroll: usize },
+    Help {
+        scroll: usize,
+    },
+    Trace {
+        scroll: usize,
+    },
     Edit(Box<Editor>),
     Search(SearchState),
     Picker(PickerState),
     Similar(Box<SimilarPopup>),
     Aliases(AliasPopup),
+    /// Any other popup in its own file (index browser, page text).
+    Popup(Box<dyn Popup>),
 }
 
 impl Overlay {
@@ -114,6 +120,7 @@ impl Overlay {
         match self {
             Overlay::Similar(p) => Some(p.as_ref()),
             Overlay::Aliases(p) => Some(p),
+            Overlay::Popup(p) => Some(p.as_ref()),
             _ => None,
         }
     }
@@ -122,6 +129,7 @@ impl Overlay {
         match self {
             Overlay::Similar(p) => Some(p.as_mut()),
             Overlay::Aliases(p) => Some(p),
+            Overlay::Popup(p) => Some(p.as_mut()),
             _ => None,
         }
     }
@@ -162,6 +170,8 @@ pub struct AppConfig {
     /// The coders' alias memory, shared with the engine's learned helper:
     /// what the coder accepts in a Standardize list is taught to it.
     pub coder_aliases: Option<SharedCoderAliases>,
+    /// The imported alphabetic indexes (the index browser).
+    pub alpha: crate::terminology::alphabetic::AlphaIndexes,
 }
 
 impl Default for AppConfig {
@@ -178,6 +188,7 @@ impl Default for AppConfig {
             frozen_elapsed: None,
             learned: None,
             coder_aliases: None,
+            alpha: Default::default(),
         }
     }
 }
@@ -306,6 +317,7 @@ impl App {
             Overlay::Picker(_) => Mode::Picker,
             Overlay::Similar(_) => Mode::Similar,
             Overlay::Aliases(_) => Mode::Aliases,
+            Overlay::Popup(p) => p.mode(),
         }
     }
 
@@ -381,7 +393,9 @@ impl App {
                 ed.area.input(ev);
             }
             Overlay::Search(_) | Overlay::Picker(_) => self.type_query(key),
-            _ => {}
+            o => {
+                o.popup_mut().map(|p| p.typed(key));
+            }
         }
         self.after_input();
     }
@@ -444,7 +458,9 @@ impl App {
                 Mode::Search => self.search_mode(action),
                 Mode::Picker => self.picker_mode(action),
                 Mode::Help | Mode::Trace => self.scroll_mode(action),
-                Mode::Similar | Mode::Aliases => self.popup_mode(action),
+                Mode::Similar | Mode::Aliases | Mode::Locate | Mode::Pages => {
+                    self.popup_mode(action)
+                }
             },
         }
         self.after_input();
@@ -516,6 +532,8 @@ impl App {
             Action::ExportLine => self.export_line(),
             Action::Similar => SimilarPopup::open(self),
             Action::Aliases => AliasPopup::open(self),
+            Action::Locate => super::locate::LocatePopup::open(self),
+            Action::Pages => super::pages::PagesPopup::open(self),
             Action::Trainer => {
                 self.trainer = !self.trainer;
                 let state = if self.trainer { "on" } else { "off" };

@@ -41,10 +41,14 @@ pub enum Mode {
     Similar,
     /// The taught-aliases popup is open.
     Aliases,
+    /// The alphabetic index browser is open.
+    Locate,
+    /// The page text of a PDF record is shown.
+    Pages,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 8] = [
+    pub const ALL: [Mode; 10] = [
         Mode::Normal,
         Mode::Edit,
         Mode::Search,
@@ -53,6 +57,8 @@ impl Mode {
         Mode::Trace,
         Mode::Similar,
         Mode::Aliases,
+        Mode::Locate,
+        Mode::Pages,
     ];
 
     pub fn label(self) -> &'static str {
@@ -65,6 +71,8 @@ impl Mode {
             Mode::Trace => "trace",
             Mode::Similar => "similar",
             Mode::Aliases => "aliases",
+            Mode::Locate => "locate",
+            Mode::Pages => "pages",
         }
     }
 
@@ -293,6 +301,8 @@ fn defaults() -> Vec<(Mode, &'static str, Action)> {
         (M::Normal, "T", Trainer),
         (M::Normal, "c", Similar),
         (M::Normal, "L", Aliases),
+        (M::Normal, "I", Locate),
+        (M::Normal, "P", Pages),
     ];
     v.extend(nav(M::Normal));
     v.extend([
@@ -331,6 +341,31 @@ fn defaults() -> Vec<(Mode, &'static str, Action)> {
         (M::Aliases, "ctrl-c", Cancel),
     ]);
     v.extend(nav(M::Aliases));
+    // The index browser takes typed characters: only keys that type none.
+    v.extend([
+        (M::Locate, "enter", Select),
+        (M::Locate, "right", Follow),
+        (M::Locate, "left", Back),
+        (M::Locate, "tab", Tabular),
+        (M::Locate, "ctrl-t", SwitchTable),
+        (M::Locate, "down", Down),
+        (M::Locate, "ctrl-n", Down),
+        (M::Locate, "up", Up),
+        (M::Locate, "ctrl-p", Up),
+        (M::Locate, "pagedown", PageDown),
+        (M::Locate, "pageup", PageUp),
+        (M::Locate, "home", Top),
+        (M::Locate, "end", Bottom),
+        (M::Locate, "esc", Close),
+        (M::Locate, "ctrl-c", Cancel),
+    ]);
+    v.extend([
+        (M::Pages, "esc", Close),
+        (M::Pages, "q", Close),
+        (M::Pages, "P", Close),
+        (M::Pages, "ctrl-c", Cancel),
+    ]);
+    v.extend(nav(M::Pages));
     v
 }
 

@@ -21,6 +21,8 @@ pub mod editlist;
 pub mod export;
 pub mod keymap;
 pub mod layout;
+pub mod locate;
+pub mod pages;
 pub mod popup;
 pub mod sample;
 pub mod similar;
@@ -72,6 +74,8 @@ pub struct TuiOptions {
     pub learned: Option<Arc<crate::learn::LearnedModel>>,
     /// The coders' alias memory (the engine's learned helper holds the same).
     pub coder_aliases: Option<crate::learn::SharedCoderAliases>,
+    /// The imported alphabetic indexes (the index browser).
+    pub alpha: crate::terminology::alphabetic::AlphaIndexes,
 }
 
 impl TuiOptions {
@@ -134,6 +138,7 @@ impl TuiOptions {
             frozen_elapsed: None,
             learned: self.learned.clone(),
             coder_aliases: self.coder_aliases.clone(),
+            alpha: self.alpha.clone(),
         };
         (cfg, warnings)
     }

@@ -7,9 +7,13 @@ use ratatui::layout::Rect;
 
 use super::action::Action;
 use super::app::App;
+use super::keymap::{Key, Mode};
 
 /// A popup that owns its state, keys and drawing.
 pub trait Popup {
+    /// The keymap mode its keys are bound in.
+    fn mode(&self) -> Mode;
+
     /// Applies an action of the popup's mode. The popup is out of
     /// `app.overlay` while this runs (so it may change the app freely);
     /// it goes back unless this returns false or the popup opened another.
@@ -26,6 +30,12 @@ pub trait Popup {
 
     /// The mouse wheel: `d` rows down (negative: up).
     fn wheel(&mut self, _d: isize) {}
+
+    /// A key bound to no action of the popup's mode (typing into a query).
+    /// False when the popup does not take it.
+    fn typed(&mut self, _key: Key) -> bool {
+        false
+    }
 }
 
 /// The list rows a popup of `area` shows below its border and two header

@@ -495,3 +495,86 @@ pub fn bulk_run(record: &Record, n: usize) -> Run {
     }
     run
 }
+
+/// A tiny alphabetic index of each system (fictional rows in the printed
+/// index's form, one with a low OCR confidence), for the index browser.
+pub fn alpha_indexes() -> crate::terminology::alphabetic::AlphaIndexes {
+    use crate::terminology::alphabetic::{AlphaIndex, AlphaIndexes, IndexEntry};
+    let e = |depth: u8, text: &str, english: &str, code: &str, conf: f32| IndexEntry {
+        depth,
+        text: text.into(),
+        english: english.into(),
+        code: code.into(),
+        confidence: Some(conf),
+        page: Some(1199),
+        neoplasm: Default::default(),
+        parent: None,
+        end: 0,
+    };
+    let icd10 = vec![
+        e(
+            0,
+            "动脉硬化(弥漫性)(老年性)",
+            "Arteriosclerosis",
+            "I70.9",
+            0.95,
+        ),
+        e(1, "冠状(动脉)", "coronary (artery)", "I25.1", 0.94),
+        e(0, "高血压(原发性)(良性)", "Hypertension", "I10", 0.96),
+        e(
+            1,
+            "心脏(病)(伴有心力衰竭)",
+            "heart (disease)",
+            "I11.9",
+            0.90,
+        ),
+        e(
+            0,
+            "梗死前综合征 - 见 心绞痛，不稳定型",
+            "Preinfarction syndrome - see Angina, unstable",
+            "",
+            0.94,
+        ),
+        e(
+            0,
+            "心绞痛(发作)(心)(胸)",
+            "Angina (attack) (cardiac) (chest)",
+            "I20.9",
+            0.97,
+        ),
+        e(1, "变异型", "variant", "I20.1", 0.83),
+        e(1, "不稳定型", "unstable", "I20.0", 0.96),
+        e(
+            1,
+            "动脉硬化性-见动脉硬化，冠状",
+            "arteriosclerotic - see Arteriosclerosis, coronary",
+            "",
+            0.92,
+        ),
+        e(1, "梗死前", "preinfarctional", "I20.0", 0.95),
+    ];
+    let icd9 = vec![
+        e(0, "造影，冠状动脉", "Arteriography, coronary", "88.57", 1.0),
+        e(1, "单根导管", "single catheter", "88.55", 1.0),
+        e(1, "两根导管", "double catheter", "88.56", 1.0),
+        e(
+            0,
+            "冠状动脉造影术 - 见 造影，冠状动脉",
+            "Coronary arteriography - see Arteriography, coronary",
+            "",
+            1.0,
+        ),
+    ];
+    AlphaIndexes {
+        icd10: Some(Arc::new(AlphaIndex::from_entries(
+            CodeSystem::Icd10,
+            "demo ICD-10 index".into(),
+            icd10,
+        ))),
+        icd9cm3: Some(Arc::new(AlphaIndex::from_entries(
+            CodeSystem::Icd9Cm3,
+            "demo ICD-9-CM-3 index".into(),
+            icd9,
+        ))),
+    }
+}

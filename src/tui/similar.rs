@@ -224,6 +224,10 @@ impl SimilarPopup {
 }
 
 impl Popup for SimilarPopup {
+    fn mode(&self) -> super::keymap::Mode {
+        super::keymap::Mode::Similar
+    }
+
     fn handle(&mut self, app: &mut App, a: Action) -> bool {
         let page = popup::list_height(self.area(app.size));
         if let Some(d) = popup::step(a, page) {

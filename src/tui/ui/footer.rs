@@ -103,6 +103,8 @@ fn hints(app: &App) -> Vec<Action> {
         Mode::Help | Mode::Trace => vec![Close],
         Mode::Similar => vec![Adopt, Close],
         Mode::Aliases => vec![Forget, Close],
+        Mode::Locate => vec![Select, Follow, Back, Tabular, Close],
+        Mode::Pages => vec![Close],
     }
 }
 

@@ -38,7 +38,7 @@ pub fn area(app: &App, area: Rect) -> Rect {
             w.saturating_sub(4).min(96),
             h.saturating_sub(4).min(24),
         ),
-        Overlay::Similar(_) | Overlay::Aliases(_) => app
+        Overlay::Similar(_) | Overlay::Aliases(_) | Overlay::Popup(_) => app
             .overlay
             .popup()
             .map(|p| p.area(area))
@@ -94,7 +94,7 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
             frame.render_widget(block, a);
             frame.render_widget(&ed.area, inner);
         }
-        Overlay::Similar(_) | Overlay::Aliases(_) => {
+        Overlay::Similar(_) | Overlay::Aliases(_) | Overlay::Popup(_) => {
             if let Some(p) = app.overlay.popup() {
                 p.render(app, frame.buffer_mut(), a);
             }
@@ -192,6 +192,14 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
         (
             Mode::Aliases,
             "Taught aliases 编码员别名 (raw text → codes the coders taught)",
+        ),
+        (
+            Mode::Locate,
+            "Alphabetic index 字母索引 (type a lead term: characters or pinyin initials)",
+        ),
+        (
+            Mode::Pages,
+            "Page text 原文页 (PDF records; OCR pages marked)",
         ),
     ];
     for (mode, title) in groups {
