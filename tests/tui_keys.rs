@@ -865,3 +865,69 @@ fn page_text_of_a_pdf_record() {
     press(&mut h.app, "P");
     assert!(matches!(h.app.overlay, Overlay::None));
 }
+
+/// A second app on the same sessions, as a second coder on the server.
+fn second_coder(h: &Harness) -> App {
+    let mut app = App::new(
+        vec![sample::record()],
+        store_in(&h.dir),
+        Box::new(InlineWorker::new(sample::engine())),
+        Box::new(icdflow::tui::clipboard::MemoryClipboard::default()),
+        config(&h.dir),
+        None,
+    )
+    .unwrap();
+    app.pump();
+    app
+}
+
+#[test]
+fn a_second_coder_gets_the_record_read_only_until_the_first_closes_it() {
+    let rec = sample::record();
+    let h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    assert!(h.app.read_only.is_none(), "the first coder holds it");
+    let mut second = second_coder(&h);
+    let holder = second.read_only.clone().expect("the second is kept out");
+    assert_eq!(holder.pid, std::process::id());
+    let before = second.run().clone();
+    press(&mut second, "4 a");
+    assert_eq!(second.run(), &before, "nothing changed");
+    let (msg, _) = second.status.clone().unwrap();
+    assert!(msg.contains("read-only") && msg.contains("pid"), "{msg}");
+    // the first coder closes the record: the next edit takes it over
+    let Harness { app, dir, .. } = h;
+    drop(app);
+    press(&mut second, "a");
+    assert!(second.read_only.is_none());
+    assert_ne!(second.run(), &before, "the accept went through");
+    let saved = store_in(&dir).load("ZY-DEMO-0001").unwrap().unwrap();
+    assert_eq!(saved.edits.len(), 1);
+}
+
+#[test]
+fn an_edit_that_cannot_be_saved_is_not_applied_and_the_next_try_saves() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    let path = store_in(&h.dir).path_for("ZY-DEMO-0001");
+    let saved_before = std::fs::read(&path).unwrap();
+    // the session file cannot be replaced (as on a full or read-only disk)
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("block"), b"x").unwrap();
+    let before = h.app.run().clone();
+    press(&mut h.app, "4 a");
+    let (msg, level) = h.app.status.clone().unwrap();
+    assert!(
+        msg.contains("NOT SAVED") && msg.contains("not applied"),
+        "{msg}"
+    );
+    assert_eq!(level, icdflow::tui::app::Level::Error);
+    assert_eq!(h.app.run(), &before, "the run stays as it was");
+    // the disk recovers: the same edit saves, and what was saved is intact
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::write(&path, &saved_before).unwrap();
+    press(&mut h.app, "a");
+    assert_ne!(h.app.run(), &before);
+    let s = store_in(&h.dir).load("ZY-DEMO-0001").unwrap().unwrap();
+    assert_eq!(s.edits.len(), 1);
+}

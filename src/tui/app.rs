@@ -28,7 +28,7 @@ use crate::learn::{LearnedModel, SharedCoderAliases};
 use crate::pipeline::{CodingContext, Event, Flag, Item, Origin, Run, StageKind, Status};
 use crate::record::{Record, Track};
 use crate::search::{Match, MatchOptions};
-use crate::session::{Session, SessionStore};
+use crate::session::{Holder, Locked, Session, SessionLock, SessionStore};
 
 /// Which pane has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,6 +227,10 @@ pub struct App {
     section_target: Option<usize>,
     /// A popup's query changed since its results were computed.
     query_dirty: bool,
+    /// This process's lock on the open record's session.
+    lock: Option<SessionLock>,
+    /// Another coder holds the open record: it is shown, not saved.
+    pub read_only: Option<Holder>,
 }
 
 /// Chars of agent output kept per running stage.
@@ -273,6 +277,8 @@ impl App {
             evidence_target: None,
             section_target: None,
             query_dirty: false,
+            lock: None,
+            read_only: None,
         };
         let idx = match open {
             Some(id) => match app.records.iter().position(|r| r.id == id) {
@@ -904,6 +910,7 @@ impl App {
         if self.session.source.is_none() {
             self.session.source = self.cfg.source.clone();
         }
+        self.take_lock(&id, &mut note);
         self.lists.clear();
         self.stream.clear();
         self.record_view = RecordView {
@@ -914,6 +921,58 @@ impl App {
         self.section_target = None;
         if let Some(n) = note {
             self.set_status(n, Level::Info);
+        }
+    }
+
+    /// Takes the open record's lock, or notes who holds it (read-only).
+    fn take_lock(&mut self, id: &str, note: &mut Option<String>) {
+        self.lock = None; // the previous record's
+        self.read_only = None;
+        match self.store.lock(id) {
+            Ok(Locked::Mine(l)) => {
+                if let Some(prev) = &l.took_over_from {
+                    *note = Some(format!(
+                        "{id}: taken over from {} (that process has ended)",
+                        prev.describe()
+                    ));
+                }
+                self.lock = Some(l);
+            }
+            Ok(Locked::Theirs(h)) => {
+                *note = Some(format!(
+                    "{id} is read-only: {} is coding it; edits wait until they close it",
+                    h.describe()
+                ));
+                self.read_only = Some(h);
+            }
+            // Without a lock file (a read-only disk) the saves will say why.
+            Err(e) => tracing::warn!(record = id, error = %e, "session lock not taken"),
+        }
+    }
+
+    /// True when the open record may be changed: its lock is ours, or its
+    /// holder has gone and we take it over now.
+    fn writable(&mut self) -> bool {
+        if self.read_only.is_none() {
+            return true;
+        }
+        let id = self.record().id.clone();
+        let mut note = None;
+        self.take_lock(&id, &mut note);
+        match &self.read_only {
+            None => {
+                let msg = note.unwrap_or_else(|| format!("{id}: the other coder has closed it"));
+                self.set_status(msg, Level::Info);
+                true
+            }
+            Some(h) => {
+                let msg = format!(
+                    "read-only: {} is coding {id}; nothing was changed",
+                    h.describe()
+                );
+                self.set_status(msg, Level::Warn);
+                false
+            }
         }
     }
 
@@ -933,6 +992,14 @@ impl App {
 
     /// Stores the session (and audits its newest edit).
     fn save_session(&mut self, audit: bool) -> bool {
+        if let Some(h) = &self.read_only {
+            let msg = format!(
+                "read-only: not saved ({} is coding this record)",
+                h.describe()
+            );
+            self.set_status(msg, Level::Warn);
+            return false;
+        }
         let res = if audit {
             self.store.save_with_audit(&self.session)
         } else {
@@ -1119,6 +1186,9 @@ impl App {
             );
             return None;
         }
+        if !self.writable() {
+            return None;
+        }
         Some((t, k))
     }
 
@@ -1148,23 +1218,30 @@ impl App {
         what: &str,
         teach: Vec<(String, String)>,
     ) {
+        // An edit that cannot be saved (disk full, read-only data dir) is
+        // not acknowledged: the run stays as it was and the next try saves.
+        let before = self.session.clone();
         self.session.edit(t, k, items, &self.cfg.user);
-        let saved = self.save_session(true);
-        if saved {
-            let later = self
-                .run()
-                .track(t)
-                .stages
-                .iter()
-                .filter(|s| s.kind > k && s.status == Status::Stale)
-                .count();
-            self.set_status(
-                format!("{what}; saved · {later} later stage(s) stale (R re-runs)"),
-                Level::Info,
-            );
-            // Taught before any re-run, so that the re-run already knows it.
-            aliases::teach(self, t, &teach);
+        if !self.save_session(true) {
+            self.session = before;
+            if let Some((msg, level)) = self.status.clone() {
+                self.set_status(format!("{msg} — the edit was not applied"), level);
+            }
+            return;
         }
+        let later = self
+            .run()
+            .track(t)
+            .stages
+            .iter()
+            .filter(|s| s.kind > k && s.status == Status::Stale)
+            .count();
+        self.set_status(
+            format!("{what}; saved · {later} later stage(s) stale (R re-runs)"),
+            Level::Info,
+        );
+        // Taught before any re-run, so that the re-run already knows it.
+        aliases::teach(self, t, &teach);
         if self.cfg.auto_rerun {
             self.start_job(JobKind::RunPending);
         }
@@ -1284,15 +1361,18 @@ impl App {
         let Some(on) = self.run().stage(t, k).map(|s| s.enabled) else {
             return;
         };
+        let before = self.session.clone();
         self.session.set_enabled(t, k, !on, &self.cfg.user);
-        if self.save_session(true) {
-            let state = if on {
-                "off: its input passes through"
-            } else {
-                "on"
-            };
-            self.set_status(format!("{} {state} (R re-runs)", k.title()), Level::Info);
+        if !self.save_session(true) {
+            self.session = before;
+            return;
         }
+        let state = if on {
+            "off: its input passes through"
+        } else {
+            "on"
+        };
+        self.set_status(format!("{} {state} (R re-runs)", k.title()), Level::Info);
     }
 
     // ----- code search -----------------------------------------------------
