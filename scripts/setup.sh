@@ -25,7 +25,9 @@ done
 
 need=()
 command -v cmake >/dev/null || need+=(cmake)
-ldconfig -p 2>/dev/null | grep -Eq 'libclang(-[0-9.]+)?\.so' || need+=(libclang-dev)
+# shellcheck source=scripts/lib/deps.sh
+source scripts/lib/deps.sh
+has_bindgen_libclang --system </dev/null || need+=(libclang-dev)
 if [ "$want_pdf" = 1 ]; then
   command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || need+=(poppler-utils)
   command -v tesseract >/dev/null || need+=(tesseract-ocr)
@@ -39,6 +41,12 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# what the build loads must be there now, or say so in one line
+command -v cmake >/dev/null || { echo "setup: cmake is missing (apt-get install cmake)" >&2; exit 1; }
+has_bindgen_libclang --system </dev/null || {
+  echo "setup: no libclang.so that bindgen can load (apt-get install libclang-dev, or set LIBCLANG_PATH)" >&2
+  exit 1
+}
 
 echo "building (a first build compiles llama.cpp: several minutes)"
 cargo build --release --quiet
