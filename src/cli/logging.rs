@@ -19,7 +19,7 @@ pub fn default_log_path() -> PathBuf {
 pub fn init(path: Option<&Path>) -> Option<WorkerGuard> {
     let path = path.map(Path::to_path_buf).unwrap_or_else(default_log_path);
     let dir = path.parent()?.to_path_buf();
-    std::fs::create_dir_all(&dir).ok()?;
+    crate::session::create_private_dir(&dir).ok()?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -84,7 +84,7 @@ impl CoderAliases {
             return Ok(());
         }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            crate::session::create_private_dir(dir)?;
         }
         let json =
             serde_json::to_vec_pretty(&self.memory).map_err(|e| Error::Other(e.to_string()))?;

@@ -71,7 +71,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LearnedModel> {
 /// Writes a model atomically.
 pub fn save(model: &LearnedModel, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        crate::session::create_private_dir(dir)?;
     }
     crate::session::write_atomic(path, &to_bytes(model)?)
 }

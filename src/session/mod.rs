@@ -150,7 +150,7 @@ impl SessionStore {
     /// Opens (creating, mode 0700) a session directory.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        create_private_dir(&dir)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -258,6 +258,20 @@ impl SessionStore {
     }
 }
 
+/// Creates a directory and its missing parents readable by their owner
+/// only (0700): the data dir holds patient records' sessions, logs and
+/// models learned from them. Existing directories are left as they are.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| Error::io(dir, e))
+}
+
 /// Replaces `path` with `bytes` atomically: temp file in the same directory,
 /// fsync, rename over the target, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -292,6 +306,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::pipeline::Origin;
+
+    #[cfg(unix)]
+    #[test]
+    fn data_dirs_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let deep = tmp.path().join("share/icdflow/sessions");
+        create_private_dir(&deep).unwrap();
+        for d in [
+            tmp.path().join("share"),
+            tmp.path().join("share/icdflow"),
+            deep,
+        ] {
+            let mode = fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+    }
 
     #[test]
     fn save_and_reload_exactly() {
