@@ -8,6 +8,7 @@
 
 pub mod agents;
 pub mod assemble;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -36,6 +36,11 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also code the records as `icdflow code` does, on each of these
+    /// thread counts (e.g. `1,2`), for records/s and how it scales; not
+    /// with an embedded model, which codes one record at a time.
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    pub threads: Vec<usize>,
     #[command(flatten)]
     pub agents: context::AgentArgs,
 }
@@ -60,6 +65,24 @@ pub struct PathFigures {
     pub agent_calls_per_record: f64,
 }
 
+/// Batch coding on some thread count (fresh tables, so every run starts
+/// with nothing remembered).
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadFigures {
+    pub threads: usize,
+    pub records: usize,
+    pub wall_s: f64,
+    pub records_per_s: f64,
+    /// records/s divided by the thread count.
+    pub records_per_s_per_thread: f64,
+    /// records/s over that of the first thread count measured.
+    pub speedup: f64,
+    /// CPU time the process used meanwhile, every thread together.
+    pub cpu_s: Option<f64>,
+    /// Records per CPU-second: the rate of one busy core.
+    pub records_per_cpu_s: Option<f64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub model: String,
@@ -78,6 +101,11 @@ pub struct BenchReport {
     /// The same records with the learned model switched off (when one is used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub without_learned: Option<PathFigures>,
+    /// Batch coding on each thread count asked for (`--threads`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<ThreadFigures>,
+    /// Cores the machine offers.
+    pub cores: usize,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -165,6 +193,47 @@ fn measure(
     })
 }
 
+/// Codes the records as `icdflow code` does on `threads` threads.
+fn measure_batch(
+    worker: &crate::batch::CodeWorker,
+    records: &[crate::record::Record],
+    threads: usize,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<ThreadFigures> {
+    use crate::batch::parallel::{run_ordered, Options, Outcome};
+    let t0 = Instant::now();
+    let cpu0 = crate::batch::cpu_seconds();
+    let mut coded = 0usize;
+    run_ordered(
+        records.iter().cloned().map(Ok::<_, ()>),
+        Options::threads(threads),
+        worker,
+        cancel,
+        |o| {
+            match o {
+                Outcome::Done(Ok(_)) => coded += 1,
+                Outcome::Done(Err((id, e))) => anyhow::bail!("record {id}: {e}"),
+                Outcome::Panicked(m) => anyhow::bail!("internal error: {m}"),
+                Outcome::Unreadable(()) => {}
+            }
+            Ok(())
+        },
+    )?;
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu0.zip(crate::batch::cpu_seconds()).map(|(a, b)| b - a);
+    let rps = coded as f64 / wall.max(1e-9);
+    Ok(ThreadFigures {
+        cpu_s: cpu,
+        records_per_cpu_s: cpu.map(|c| coded as f64 / c.max(1e-9)),
+        threads,
+        records: coded,
+        wall_s: wall,
+        records_per_s: rps,
+        records_per_s_per_thread: rps / threads as f64,
+        speedup: 1.0,
+    })
+}
+
 /// GPU memory in use, from nvidia-smi, when there is one.
 fn gpu_memory_mb() -> Option<f64> {
     let out = std::process::Command::new("nvidia-smi")
@@ -212,15 +281,44 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let cancel = context::ctrlc_flag();
     let mut sink = |_e| {};
     let mut ctl = Control::new(&cancel, &mut sink);
+    // Each path starts with nothing remembered: a path after another must
+    // not be timed on the matches the first one looked up.
+    ctx.clear_memos();
     let shared = measure(&mut engine, &records, &Ablation::default(), &mut ctl)?;
     let without_learned = if has_model {
         let off = Ablation::parse(&["learned".into()]).map_err(anyhow::Error::msg)?;
+        ctx.clear_memos();
         let f = measure(&mut engine, &records, &off, &mut ctl)?;
         engine.set_helpers_off(&[]);
         Some(f)
     } else {
         None
     };
+    let embedded = cfg
+        .as_ref()
+        .is_some_and(|c| c.model.as_ref().is_none_or(|m| m.server.is_none()));
+    let mut batch = Vec::new();
+    if !args.threads.is_empty() && embedded {
+        eprintln!("note: --threads is not measured with an embedded model (it codes one record at a time)");
+    } else {
+        for &n in &args.threads {
+            let fresh = Arc::new(context::coding_context(tables)?);
+            fresh.warm_up();
+            let fresh_learned = context::learned(tables, &fresh)?;
+            let worker = crate::batch::CodeWorker {
+                ctx: fresh,
+                learned: fresh_learned.helper.filter(|_| has_model),
+                agents: cfg.clone(),
+                ablation: Ablation::default(),
+                trace: false,
+            };
+            batch.push(measure_batch(&worker, &records, n.max(1), &cancel)?);
+        }
+        let base = batch.first().map(|b| b.records_per_s).unwrap_or(0.0);
+        for b in &mut batch {
+            b.speedup = b.records_per_s / base.max(1e-9);
+        }
+    }
     let naive = match cfg {
         Some(cfg) if !args.no_naive => {
             let n = args.naive_limit.unwrap_or(records.len()).min(records.len());
@@ -250,6 +348,8 @@ pub fn run(args: BenchArgs, tables: &TableArgs) -> anyhow::Result<()> {
         gpu_memory_mb: gpu_memory_mb(),
         learned: learned.note,
         without_learned,
+        batch,
+        cores: crate::batch::default_threads(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -291,6 +391,23 @@ pub fn format_report(r: &BenchReport) -> String {
     }
     if let Some(x) = r.speedup {
         s.push_str(&format!("naive / shared latency: {x:.2}×\n"));
+    }
+    for b in &r.batch {
+        s.push_str(&format!(
+            "batch   {} thread{}: {} records  {:.2} s  {:.1} rec/s  {:.1} rec/s per thread  ×{:.2}  {} ({} cores)\n",
+            b.threads,
+            if b.threads == 1 { " " } else { "s" },
+            b.records,
+            b.wall_s,
+            b.records_per_s,
+            b.records_per_s_per_thread,
+            b.speedup,
+            match (b.cpu_s, b.records_per_cpu_s) {
+                (Some(c), Some(r)) => format!("CPU {c:.2} s, {r:.1} rec per CPU-s"),
+                _ => String::new(),
+            },
+            r.cores
+        ));
     }
     s.push_str(&format!("{}\n", r.learned));
     if let Some(w) = &r.without_learned {

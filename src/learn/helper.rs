@@ -77,6 +77,18 @@ impl LearnedHelper {
         self
     }
 
+    /// Another helper over the same model and alias memory, with its own
+    /// per-record state: one per thread when records are coded in parallel.
+    pub fn worker_copy(&self) -> LearnedHelper {
+        LearnedHelper {
+            model: self.model.clone(),
+            path: self.path.clone(),
+            coder: self.coder.clone(),
+            settings: self.settings.clone(),
+            cache: None,
+        }
+    }
+
     /// Replaces the model (the folds of a cross-validation).
     pub fn set_model(&mut self, model: Option<Arc<LearnedModel>>) {
         self.model = model;

@@ -64,6 +64,14 @@ impl CodingContext {
         }
     }
 
+    /// Forgets the matches the matchers remember, so that the next record
+    /// is coded as in a fresh process (for timing).
+    pub fn clear_memos(&self) {
+        for track in Track::ALL {
+            self.matcher(track).clear_memo();
+        }
+    }
+
     /// Exact-name dictionary of a track's table.
     pub fn lexicon(&self, track: Track) -> &Lexicon {
         match track {

@@ -285,18 +285,32 @@ pub(crate) fn find_cue(
 ) -> Vec<Span> {
     let mut out = Vec::new();
     let edges = latin_edges(cue.as_str());
+    // Without anchors or word boundaries a match inside a sentence is a
+    // match inside its section: a section the cue does not match at all
+    // has no sentence to search.
+    let local = !["^", "$", "\\b", "\\B", "\\A", "\\z", "\\<", "\\>"]
+        .iter()
+        .any(|a| cue.as_str().contains(a));
     for sec in &view.sections {
+        if local && !cue.is_match(sec.text) {
+            continue;
+        }
         for sent in &sec.sentences {
             let stext = &sec.text[sent.start..sent.end];
-            if sentence_filter.is_some_and(|f| !f(stext)) {
-                continue;
-            }
-            if not_cues.iter().any(|n| n.is_match(stext)) {
-                continue;
-            }
+            // The sentence checks cost more than the cue search and matter
+            // only where the cue is found: made at the first match.
+            let mut checked = false;
             for m in cue.find_iter(stext) {
                 if m.start() == m.end() {
                     continue;
+                }
+                if !checked {
+                    if sentence_filter.is_some_and(|f| !f(stext))
+                        || not_cues.iter().any(|n| n.is_match(stext))
+                    {
+                        break;
+                    }
+                    checked = true;
                 }
                 let (ms, me) = (sent.start + m.start(), sent.start + m.end());
                 if glued_to_latin(sec.text, ms, me, edges) || is_negated(sec.text, sent, ms, me) {
@@ -318,6 +332,20 @@ mod tests {
 
     fn record(text: &str) -> Record {
         Record::new("t").with_section(fields::COURSE_NOTES, text)
+    }
+
+    #[test]
+    fn anchored_cues_still_match_at_sentence_starts() {
+        // The whole section does not start with the cue, its second
+        // sentence does: the section-level shortcut must not skip it.
+        let r = record("患者入院。行冠脉造影术，过程顺利。");
+        let v = RecordView::new(&r);
+        let anchored = Regex::new("^行冠脉造影").unwrap();
+        assert_eq!(find_cue(&v, &anchored, &[], None, 5).len(), 1);
+        let plain = Regex::new("冠脉造影").unwrap();
+        assert_eq!(find_cue(&v, &plain, &[], None, 5).len(), 1);
+        let absent = Regex::new("球囊扩张").unwrap();
+        assert!(find_cue(&v, &absent, &[], None, 5).is_empty());
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl Memo {
         g.young.insert(key, hits);
     }
 
+    pub fn clear(&self) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        *g = Generations::default();
+    }
+
     /// Texts held (both generations).
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -106,5 +111,7 @@ mod tests {
         // A recent text survives, an old one is gone.
         assert!(m.get("x99", 5, true).is_some());
         assert!(m.get("a", 5, true).is_none());
+        m.clear();
+        assert_eq!(m.len(), 0);
     }
 }

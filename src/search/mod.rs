@@ -345,6 +345,13 @@ impl Matcher {
         }
     }
 
+    /// Forgets the remembered matches (for timing a cold run).
+    pub fn clear_memo(&self) {
+        if let Some(ix) = &self.indexed {
+            ix.memo.clear();
+        }
+    }
+
     /// Loads what the first query would otherwise load (the word
     /// segmenter's dictionary), so that no record pays for it.
     pub fn warm_up(&self) {

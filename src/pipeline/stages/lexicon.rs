@@ -37,13 +37,26 @@ struct Scanner {
 fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
     let mut map = Vec::with_capacity(text.len());
-    let mut buf = [0u8; 4];
     for (ci, c) in text.chars().enumerate() {
-        let n = normalize_name(c.encode_utf8(&mut buf));
-        map.extend(std::iter::repeat_n(ci, n.len()));
-        out.push_str(&n);
+        let before = out.len();
+        push_normalized(&mut out, c);
+        map.extend(std::iter::repeat_n(ci, out.len() - before));
     }
     (out, map)
+}
+
+/// Appends `normalize_name` of one char (it works char by char): a CJK
+/// ideograph is itself and an ASCII letter or digit its lower case, without
+/// the allocation of the general case.
+fn push_normalized(out: &mut String, c: char) {
+    if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        out.push(c);
+    } else if c.is_ascii_alphanumeric() {
+        out.push(c.to_ascii_lowercase());
+    } else {
+        let mut buf = [0u8; 4];
+        out.push_str(&normalize_name(c.encode_utf8(&mut buf)));
+    }
 }
 
 /// A piece of a partially segmented text: a known name, or text between names.
@@ -166,10 +179,9 @@ impl Lexicon {
         // the slice norm[at[i]..at[j]] of the whole text's normalization.
         let mut norm = String::with_capacity(chars.len() * 3);
         let mut at = Vec::with_capacity(n + 1);
-        let mut buf = [0u8; 4];
-        for c in chars {
+        for &c in chars {
             at.push(norm.len());
-            norm.push_str(&normalize_name(c.encode_utf8(&mut buf)));
+            push_normalized(&mut norm, c);
         }
         at.push(norm.len());
         for i in 0..n {
@@ -289,6 +301,19 @@ mod tests {
 
     fn term(rows: &[(&str, &str)]) -> Terminology {
         Terminology::from_pairs(CodeSystem::Icd10, "t", rows)
+    }
+
+    #[test]
+    fn char_by_char_normalization_is_normalize_name() {
+        let text = "高血压病（３级 很高危）ⅢＡＢ\\[HIV\\]、心功能Ⅱ级。\u{3000}x";
+        let mut out = String::new();
+        for c in text.chars() {
+            push_normalized(&mut out, c);
+        }
+        assert_eq!(out, normalize_name(text));
+        let (norm, map) = normalize_mapped(text);
+        assert_eq!(norm, normalize_name(text));
+        assert_eq!(map.len(), norm.len());
     }
 
     #[test]
