@@ -45,6 +45,8 @@ enum Command {
     Import(cli::import::ImportArgs),
     /// Measure model load, per-stage latency, tokens/s and memory.
     Bench(cli::bench::BenchArgs),
+    /// Training data for the agents from coded history.
+    Sft(cli::sft::SftArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -72,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Index(a) => cli::index::run(a, &cli.tables),
         Command::Import(a) => cli::import::run(a),
         Command::Bench(a) => cli::bench::run(a, &cli.tables),
+        Command::Sft(a) => cli::sft::run(a, &cli.tables),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -178,6 +178,35 @@ impl Task {
             .collect()
     }
 
+    /// For each open item, in question order, the letter of the first
+    /// choice whose names are all gold codes (`None`: no choice is).
+    pub fn gold_letters(
+        &self,
+        ctx: &CodingContext,
+        track: Track,
+        gold: &[String],
+    ) -> Vec<Option<&'static str>> {
+        let term = ctx.matcher(track).terminology();
+        self.slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Open { choices, .. } => Some(
+                    choices
+                        .iter()
+                        .zip(LETTERS)
+                        .find(|(c, _)| {
+                            !c.entries.is_empty()
+                                && c.entries
+                                    .iter()
+                                    .all(|(e, _)| gold.contains(&term.entry(*e).code))
+                        })
+                        .map(|(_, l)| l),
+                ),
+                Slot::Settled(_) => None,
+            })
+            .collect()
+    }
+
     /// Builds the list from the model's picks (one answer per open item).
     pub fn apply(
         &self,

@@ -11,4 +11,5 @@ pub mod index;
 pub mod learn;
 pub mod logging;
 pub mod lookup;
+pub mod sft;
 pub mod tui;
