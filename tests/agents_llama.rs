@@ -8,7 +8,7 @@ mod llm_common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use icdflow::agents::{Agents, AgentsConfig};
+use icdflow::agents::{Agents, AgentsConfig, ContextMode};
 use icdflow::pipeline::batch::{code_record, Ablation};
 use icdflow::pipeline::engine::with_quiet_control;
 use icdflow::pipeline::{CodingContext, Engine, Method, Run};
@@ -62,7 +62,18 @@ fn record(extra: &str) -> Record {
 }
 
 fn engine(model: &Path, n_ctx: u32, budget: usize) -> Engine {
+    engine_with(model, n_ctx, budget, |_| {})
+}
+
+/// An engine whose agents file `tweak` changes first.
+fn engine_with(
+    model: &Path,
+    n_ctx: u32,
+    budget: usize,
+    tweak: impl FnOnce(&mut AgentsConfig),
+) -> Engine {
     let mut cfg = AgentsConfig::for_model(model.to_path_buf(), PathBuf::from("."));
+    tweak(&mut cfg);
     let m = cfg.model.as_mut().unwrap();
     m.n_ctx = n_ctx;
     m.record_budget_tokens = budget;
@@ -149,7 +160,9 @@ fn long_record_is_truncated_with_a_warning() {
         return;
     };
     let _guard = llm_common::serial();
-    let mut eng = engine(&tiny.model, 2048, 500);
+    let mut eng = engine_with(&tiny.model, 2048, 500, |c| {
+        c.set_context(ContextMode::Record)
+    });
     let rec = record("").with_section(
         "诊疗经过",
         "患者入院后完善相关检查，给予抗血小板、调脂、扩冠治疗。".repeat(200),
@@ -164,6 +177,100 @@ fn long_record_is_truncated_with_a_warning() {
     let prompt = &std.trace.as_ref().unwrap().calls[0].prompt;
     assert!(prompt.contains("1.冠心病不稳定型心绞痛2.高血压病（3级很高危）3.2型糖尿病"));
     assert_codes_in_table(&eng, &run);
+}
+
+fn calls(run: &Run) -> Vec<&icdflow::pipeline::AgentCall> {
+    Track::ALL
+        .iter()
+        .flat_map(|&t| run.track(t).stages.iter())
+        .filter_map(|s| s.trace.as_ref())
+        .flat_map(|t| t.calls.iter())
+        .collect()
+}
+
+/// Span context: the prefix is the face sheet, each question carries its
+/// own spans, and a narrative no question rests on is never read.
+#[test]
+fn span_prompts_carry_the_face_sheet_and_the_spans_only() {
+    let Some(tiny) = llm_common::tiny() else {
+        return;
+    };
+    let _guard = llm_common::serial();
+    let rec = record("").with_section("既往史", "否认肝炎结核病史，无关段落标记。".repeat(30));
+    let mut spans = engine(&tiny.model, 2048, 1500);
+    let run =
+        with_quiet_control(|ctl| code_record(&mut spans, &rec, &Ablation::default(), ctl)).unwrap();
+    assert_eq!(run.failures(), 0);
+    let span_calls = calls(&run);
+    assert!(!span_calls.is_empty());
+    for c in &span_calls {
+        assert!(
+            c.prompt.contains("【出院诊断】1.冠心病不稳定型心绞痛"),
+            "{}",
+            c.prompt
+        );
+        assert!(c.prompt.contains("【主诉】胸痛3天"), "{}", c.prompt);
+        assert!(!c.prompt.contains("无关段落标记"), "{}", c.prompt);
+        assert!(!c.prompt.contains("【手术经过】"), "{}", c.prompt);
+    }
+    // the mining question shows its mention with its section
+    assert!(
+        span_calls
+            .iter()
+            .any(|c| c.agent == "mine_procedure" && c.prompt.contains("手术经过：")),
+        "{:?}",
+        span_calls.iter().map(|c| &c.prompt).collect::<Vec<_>>()
+    );
+    let mut whole = engine_with(&tiny.model, 2048, 1500, |c| {
+        c.set_context(ContextMode::Record)
+    });
+    let run =
+        with_quiet_control(|ctl| code_record(&mut whole, &rec, &Ablation::default(), ctl)).unwrap();
+    let record_calls = calls(&run);
+    assert!(record_calls
+        .iter()
+        .all(|c| c.prompt.contains("无关段落标记")));
+    let longest = |cs: &[&icdflow::pipeline::AgentCall]| {
+        cs.iter().map(|c| c.prompt_tokens).max().unwrap_or(0)
+    };
+    assert!(
+        longest(&span_calls) * 2 < longest(&record_calls),
+        "span prompts {} tokens, record prompts {}",
+        longest(&span_calls),
+        longest(&record_calls)
+    );
+}
+
+/// Voting: each question asked `votes` times at the agent's temperature;
+/// the trace tells the count, and answers still parse and stay in the table.
+#[test]
+fn votes_sample_each_question_and_say_how_they_agreed() {
+    let Some(tiny) = llm_common::tiny() else {
+        return;
+    };
+    let _guard = llm_common::serial();
+    let mut eng = engine_with(&tiny.model, 2048, 1500, |c| {
+        c.defaults.votes = 3;
+        c.defaults.temperature = 1.0;
+    });
+    let run =
+        with_quiet_control(|ctl| code_record(&mut eng, &record(""), &Ablation::default(), ctl))
+            .unwrap();
+    assert_eq!(run.failures(), 0, "{:?}", notes(&run));
+    assert_codes_in_table(&eng, &run);
+    let n = notes(&run);
+    let tallies: Vec<_> = n.iter().filter(|s| s.contains("samples agree")).collect();
+    assert!(!tallies.is_empty(), "{n:?}");
+    // every question was sampled three times
+    for t in Track::ALL {
+        for s in &run.track(t).stages {
+            if let Some(tr) = &s.trace {
+                assert_eq!(tr.calls.len() % 3, 0, "{:?}", tr.calls.len());
+            }
+        }
+    }
+    let asked = n.iter().filter(|s| s.contains("samples agree")).count();
+    assert_eq!(asked * 3, calls(&run).len());
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::evidence::ContextMode;
 use super::role::AgentRole;
 use crate::error::{Error, Location};
 use crate::Result;
@@ -50,6 +51,16 @@ pub struct Defaults {
     pub candidates: usize,
     #[serde(default = "default_low")]
     pub low_confidence: f32,
+    /// What the questions carry of the record (see [`ContextMode`]).
+    #[serde(default)]
+    pub context: ContextMode,
+    /// Samples per question; the majority answer wins (needs temperature > 0).
+    #[serde(default = "default_votes")]
+    pub votes: usize,
+    /// Share of the samples the majority needs; under it the question keeps
+    /// the retrieval/learned choice.
+    #[serde(default = "default_agreement")]
+    pub min_agreement: f32,
 }
 
 impl Default for Defaults {
@@ -59,6 +70,9 @@ impl Default for Defaults {
             max_tokens: default_max_tokens(),
             candidates: default_candidates(),
             low_confidence: default_low(),
+            context: ContextMode::default(),
+            votes: default_votes(),
+            min_agreement: default_agreement(),
         }
     }
 }
@@ -72,6 +86,12 @@ fn default_candidates() -> usize {
 fn default_low() -> f32 {
     0.6
 }
+fn default_votes() -> usize {
+    1
+}
+fn default_agreement() -> f32 {
+    0.5
+}
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +102,8 @@ pub struct AgentSection {
     pub adapter: Option<PathBuf>,
     pub max_tokens: Option<usize>,
     pub temperature: Option<f32>,
+    pub context: Option<ContextMode>,
+    pub votes: Option<usize>,
 }
 
 fn yes() -> bool {
@@ -114,6 +136,17 @@ impl AgentsConfig {
                 return Err(Error::invalid(
                     Location::file(path).field(format!("agent.{name}")),
                     format!("unknown agent (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        for role in AgentRole::ALL {
+            let (votes, t) = (cfg.votes(role), cfg.temperature(role));
+            if votes == 0 || (votes > 1 && t <= 0.0) {
+                return Err(Error::invalid(
+                    Location::file(path).field(format!("agent.{}.votes", role.name())),
+                    format!(
+                        "votes = {votes} needs votes ≥ 1, and temperature > 0 when votes > 1 (greedy samples are all the same; temperature is {t})"
+                    ),
                 ));
             }
         }
@@ -178,6 +211,26 @@ impl AgentsConfig {
             .unwrap_or(self.defaults.temperature)
     }
 
+    pub fn context(&self, role: AgentRole) -> ContextMode {
+        self.agent(role)
+            .and_then(|a| a.context)
+            .unwrap_or(self.defaults.context)
+    }
+
+    pub fn votes(&self, role: AgentRole) -> usize {
+        self.agent(role)
+            .and_then(|a| a.votes)
+            .unwrap_or(self.defaults.votes)
+    }
+
+    /// Every agent's context set to `mode` (for measuring one against the other).
+    pub fn set_context(&mut self, mode: ContextMode) {
+        self.defaults.context = mode;
+        for a in self.agent.values_mut() {
+            a.context = None;
+        }
+    }
+
     /// LoRA adapters to load with the model: (agent name, file).
     pub fn adapters(&self) -> Vec<(String, PathBuf)> {
         AgentRole::ALL
@@ -204,6 +257,32 @@ mod tests {
             assert!(cfg.agent(r).is_some(), "{} missing", r.name());
         }
         assert_eq!(cfg.max_tokens(AgentRole::PrioritizeDiagnosis), 16);
+    }
+
+    #[test]
+    fn votes_need_a_temperature() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.toml");
+        std::fs::write(&p, "[agent.validate_diagnosis]\nvotes = 3\n").unwrap();
+        let e = AgentsConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("agent.validate_diagnosis.votes"), "{e}");
+        std::fs::write(
+            &p,
+            "[defaults]\ncontext = \"record\"\n[agent.validate_diagnosis]\nvotes = 3\ntemperature = 0.7\ncontext = \"spans\"\n",
+        )
+        .unwrap();
+        let cfg = AgentsConfig::load(&p).unwrap();
+        assert_eq!(cfg.votes(AgentRole::ValidateDiagnosis), 3);
+        assert_eq!(
+            cfg.context(AgentRole::ValidateDiagnosis),
+            ContextMode::Spans
+        );
+        assert_eq!(
+            cfg.context(AgentRole::ValidateProcedure),
+            ContextMode::Record
+        );
+        std::fs::write(&p, "[defaults]\ncontext = \"summary\"\n").unwrap();
+        assert!(AgentsConfig::load(&p).is_err());
     }
 
     #[test]

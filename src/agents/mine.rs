@@ -3,6 +3,7 @@
 //! question, which were done this admission.
 
 use super::answer::{span_prob, string_value};
+use super::evidence::{self, ContextMode};
 use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::{Flag, Item, Origin};
@@ -19,7 +20,7 @@ impl Task {
         (mined.len() > input_len).then_some(Task { listed: input_len })
     }
 
-    pub fn questions(&self, record: &Record, items: &[Item]) -> Vec<Question> {
+    pub fn questions(&self, record: &Record, items: &[Item], mode: ContextMode) -> Vec<Question> {
         let listed: Vec<&str> = items[..self.listed]
             .iter()
             .map(|i| i.text.as_str())
@@ -27,7 +28,12 @@ impl Task {
         items[self.listed..]
             .iter()
             .map(|c| {
-                let evidence = c.evidence.first().map(|s| context_snippet(record, s)).unwrap_or_default();
+                // The record is in the prefix with record context: a short
+                // window places the mention; alone, the span needs more.
+                let evidence = match mode {
+                    ContextMode::Record => c.evidence.first().map(|s| context_snippet(record, s)).unwrap_or_default(),
+                    ContextMode::Spans => evidence::item_snippets(record, &c.evidence, evidence::WINDOW, 1).pop().unwrap_or_default(),
+                };
                 Question::new(
                     minijinja::context! { listed => listed, candidate => c.text, evidence => evidence },
                     enum_answer("done", &["y", "n"]),
@@ -39,11 +45,16 @@ impl Task {
     pub fn apply(
         &self,
         items: &[Item],
-        answers: &[Completion],
+        answers: &[Option<Completion>],
         low: f32,
     ) -> Result<Vec<Item>, String> {
         let mut out = items[..self.listed].to_vec();
         for (it, c) in items[self.listed..].iter().zip(answers) {
+            // No agreed answer: the candidate stays as retrieval mined it.
+            let Some(c) = c else {
+                out.push(it.clone());
+                continue;
+            };
             let (yn, range) = string_value(&c.text, "done")
                 .filter(|(v, _)| v == "y" || v == "n")
                 .ok_or_else(|| format!("answer is not {{\"done\":\"y\"|\"n\"}}: {}", c.text))?;

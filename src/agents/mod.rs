@@ -10,6 +10,7 @@
 
 pub mod answer;
 pub mod config;
+pub mod evidence;
 pub mod mine;
 pub mod prioritize;
 pub mod prompt;
@@ -18,10 +19,12 @@ pub mod role;
 pub mod sft;
 pub mod standardize;
 pub mod validate;
+pub mod vote;
 
 use std::time::Instant;
 
 pub use config::AgentsConfig;
+pub use evidence::ContextMode;
 pub use role::AgentRole;
 
 use crate::error::Error;
@@ -46,7 +49,7 @@ pub struct Agents {
     cfg: AgentsConfig,
     prompts: Prompts,
     /// The record prompt of the record in hand (built once per record).
-    record_prompt: Option<(String, RecordPrompt)>,
+    record_prompt: Vec<(String, RecordPrompt)>,
     /// Baseline for benchmarks: every call re-reads the whole record, one
     /// call at a time (no shared prefix, no parallel sequences).
     naive: bool,
@@ -58,7 +61,7 @@ impl Agents {
             backend,
             cfg,
             prompts,
-            record_prompt: None,
+            record_prompt: Vec::new(),
             naive: false,
         }
     }
@@ -110,12 +113,18 @@ impl Agents {
         AgentRole::for_stage(kind, track).is_some_and(|r| self.cfg.agent(r).is_some())
     }
 
-    fn prefix_for(&mut self, record: &Record) -> Result<RecordPrompt> {
-        let key = format!("{}\u{0}{}", record.id, record.char_len());
-        if let Some((k, p)) = &self.record_prompt {
-            if *k == key {
-                return Ok(p.clone());
-            }
+    /// The shared prefix of a record's calls: the whole record (cut to the
+    /// budget) or its face sheet, by context mode. Built once per record and
+    /// mode.
+    fn prefix_for(&mut self, record: &Record, mode: ContextMode) -> Result<RecordPrompt> {
+        let key = format!(
+            "{}\u{0}{}\u{0}{}",
+            record.id,
+            record.char_len(),
+            mode.name()
+        );
+        if let Some((_, p)) = self.record_prompt.iter().find(|(k, _)| *k == key) {
+            return Ok(p.clone());
         }
         let budget = self
             .cfg
@@ -130,11 +139,22 @@ impl Agents {
                     .saturating_sub((self.backend.context_size() / 4).clamp(256, 1024)),
             );
         let backend = &self.backend;
-        let p = record_prompt(&self.prompts, record, budget, &|s| backend.count_tokens(s))?;
+        let face;
+        let shown = match mode {
+            ContextMode::Record => record,
+            ContextMode::Spans => {
+                face = evidence::face_sheet(record);
+                &face
+            }
+        };
+        let p = record_prompt(&self.prompts, shown, budget, &|s| backend.count_tokens(s))?;
         if !p.cut.is_empty() {
             tracing::warn!(record = %record.id, cut = ?p.cut, "record truncated to fit the context");
         }
-        self.record_prompt = Some((key, p.clone()));
+        // Another record's prefixes are of no more use.
+        let id = format!("{}\u{0}", record.id);
+        self.record_prompt.retain(|(k, _)| k.starts_with(&id));
+        self.record_prompt.push((key, p.clone()));
         Ok(p)
     }
 
@@ -149,7 +169,6 @@ impl Agents {
         jobs: &mut [StageJob],
         ctl: &mut Control,
     ) -> Result<()> {
-        let low = self.cfg.defaults.low_confidence;
         let k = self.cfg.defaults.candidates;
         let mut tasks: Vec<(usize, AgentRole, Task)> = Vec::new();
         let mut nothing_to_do: Vec<(usize, AgentRole)> = Vec::new();
@@ -181,25 +200,57 @@ impl Agents {
         if tasks.is_empty() {
             return Ok(());
         }
-        let prefix = self.prefix_for(record)?;
-        // Every task's questions, in order; `spans[t]` is task t's range of requests.
+        // Questions are grouped by what they carry of the record; each group
+        // shares one prefix.
+        for mode in [ContextMode::Spans, ContextMode::Record] {
+            let group: Vec<usize> = (0..tasks.len())
+                .filter(|&t| self.cfg.context(tasks[t].1) == mode)
+                .collect();
+            if !group.is_empty() {
+                self.ask(ctx, record, kind, jobs, ctl, &tasks, &group, mode)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the questions of `group` (indices into `tasks`) over one prefix
+    /// and applies the answers to their jobs.
+    #[allow(clippy::too_many_arguments)]
+    fn ask(
+        &mut self,
+        ctx: &CodingContext,
+        record: &Record,
+        kind: StageKind,
+        jobs: &mut [StageJob],
+        ctl: &mut Control,
+        tasks: &[(usize, AgentRole, Task)],
+        group: &[usize],
+        mode: ContextMode,
+    ) -> Result<()> {
+        let low = self.cfg.defaults.low_confidence;
+        let min_agreement = self.cfg.defaults.min_agreement;
+        let prefix = self.prefix_for(record, mode)?;
+        // Every task's questions, each `votes` times, in order; `spans[g]`
+        // is group member g's range of requests.
         let mut requests = Vec::new();
         let mut spans = Vec::new();
         let mut owner = Vec::new();
-        // Tasks whose questions could not be asked, and why.
+        // Members whose questions could not be asked, and why.
         let mut skipped: Vec<(usize, String)> = Vec::new();
-        for (t, (j, role, task)) in tasks.iter().enumerate() {
+        for (g, &t) in group.iter().enumerate() {
+            let (j, role, task) = &tasks[t];
             let job = &jobs[*j];
             let template = self
                 .cfg
                 .agent(*role)
                 .and_then(|a| a.template.clone())
                 .unwrap_or_else(|| role.default_template().to_string());
+            let votes = self.cfg.votes(*role).max(1);
             let questions = match task {
-                Task::Standardize(x) => x.questions(ctx, job.track),
-                Task::Mine(x) => x.questions(record, &job.items),
-                Task::Prioritize(x) => vec![x.question(job.track, &job.items)],
-                Task::Validate(x) => x.questions(job.track, &job.items),
+                Task::Standardize(x) => x.questions(ctx, job.track, record, mode),
+                Task::Mine(x) => x.questions(record, &job.items, mode),
+                Task::Prioritize(x) => vec![x.question(job.track, &job.items, record, mode)],
+                Task::Validate(x) => x.questions(job.track, &job.items, record, mode),
             };
             let start = requests.len();
             for q in questions {
@@ -210,7 +261,7 @@ impl Agents {
                     Err(e) => {
                         requests.truncate(start);
                         owner.truncate(start);
-                        skipped.push((t, format!("its answer grammar did not convert ({e})")));
+                        skipped.push((g, format!("its answer grammar did not convert ({e})")));
                         break;
                     }
                 };
@@ -226,24 +277,34 @@ impl Agents {
                 {
                     req.adapter = Some(role.name().to_string());
                 }
-                requests.push(req);
-                owner.push(t);
+                // The samples differ by their seeds (derived from the
+                // request's place in the batch).
+                for _ in 0..votes {
+                    requests.push(req.clone());
+                    owner.push(g);
+                }
             }
             spans.push(start..requests.len());
         }
-        if requests.is_empty() {
-            for (t, why) in &skipped {
-                let (j, role, _) = &tasks[*t];
+        let fail_skipped = |jobs: &mut [StageJob], skipped: &[(usize, String)]| {
+            for (g, why) in skipped {
+                let (j, role, _) = &tasks[group[*g]];
                 jobs[*j].trace.fail(format!(
                     "{}: not asked: {why}; the retrieval result is kept",
                     role.name()
                 ));
             }
+        };
+        if requests.is_empty() {
+            fail_skipped(jobs, &skipped);
             return Ok(());
         }
         let t0 = Instant::now();
         let cancel = ctl.cancel;
-        let tracks: Vec<Track> = owner.iter().map(|&t| jobs[tasks[t].0].track).collect();
+        let tracks: Vec<Track> = owner
+            .iter()
+            .map(|&g| jobs[tasks[group[g]].0].track)
+            .collect();
         let result = {
             let mut on_token = |i: usize, piece: &str| {
                 (ctl.on_event)(Event::Token {
@@ -282,7 +343,8 @@ impl Agents {
         let completions = match result {
             Ok(c) => c,
             Err(e) => {
-                for (j, role, _) in &tasks {
+                for &t in group {
+                    let (j, role, _) = &tasks[t];
                     jobs[*j].trace.fail(format!(
                         "{} failed: {e}; the retrieval result is kept",
                         role.name()
@@ -292,17 +354,19 @@ impl Agents {
             }
         };
         let model = self.backend.model_name().to_string();
-        for (t, ((j, role, task), span)) in tasks.iter().zip(&spans).enumerate() {
+        for (g, &t) in group.iter().enumerate() {
+            let (j, role, task) = &tasks[t];
             let job = &mut jobs[*j];
-            if let Some((_, why)) = skipped.iter().find(|(s, _)| *s == t) {
+            if let Some((_, why)) = skipped.iter().find(|(s, _)| *s == g) {
                 job.trace.fail(format!(
                     "{}: not asked: {why}; the retrieval result is kept",
                     role.name()
                 ));
                 continue;
             }
-            let answers = &completions[span.clone()];
-            if answers
+            let span = spans[g].clone();
+            let samples = &completions[span.clone()];
+            if samples
                 .iter()
                 .any(|c| c.generated_tokens > 0 && c.token_probs.is_empty())
             {
@@ -311,17 +375,40 @@ impl Agents {
                     role.name()
                 ));
             }
-            let applied = if let Some(c) = answers.iter().find(|c| c.truncated) {
+            // One decided answer per question: the vote of its samples.
+            let votes = self.cfg.votes(*role).max(1);
+            let mut decided: Vec<Option<crate::llm::Completion>> = Vec::new();
+            for (q, chunk) in samples.chunks(votes).enumerate() {
+                let tally = vote::tally(chunk, min_agreement);
+                if votes > 1 {
+                    job.trace.note(format!(
+                        "{} question {}: {} of {votes} samples agree ({}){}",
+                        role.name(),
+                        q + 1,
+                        (tally.agreement * votes as f32).round(),
+                        tally.describe(),
+                        if tally.answer.is_none() {
+                            "; too few: the retrieval/learned choice is kept"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                decided.push(tally.answer);
+            }
+            let applied = if let Some(c) = decided.iter().flatten().find(|c| c.truncated) {
                 Err(format!("answer cut short ({:?})", c.finish))
             } else {
                 match task {
-                    Task::Standardize(t) => t.apply(ctx, job.track, answers, low),
-                    Task::Mine(t) => t.apply(&job.items, answers, low),
-                    Task::Prioritize(t) => t.apply(&job.items, &answers[0], low),
-                    Task::Validate(t) => t.apply(&job.items, answers, low),
+                    Task::Standardize(t) => t.apply(ctx, job.track, &decided, &job.items, low),
+                    Task::Mine(t) => t.apply(&job.items, &decided, low),
+                    Task::Prioritize(t) => {
+                        t.apply(&job.items, decided.first().and_then(Option::as_ref), low)
+                    }
+                    Task::Validate(t) => t.apply(&job.items, &decided, low),
                 }
             };
-            for (req, c) in requests[span.clone()].iter().zip(answers) {
+            for (req, c) in requests[span.clone()].iter().zip(samples) {
                 job.trace.calls.push(AgentCall {
                     agent: role.name().to_string(),
                     prompt: format!("{}{}", prefix.text, req.suffix),
@@ -361,6 +448,7 @@ impl Agents {
         }
         tracing::debug!(
             stage = kind.label(),
+            context = mode.name(),
             ms = t0.elapsed().as_secs_f64() * 1e3,
             "agents done"
         );

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::evidence::{self, ContextMode};
 use super::prompt::{record_prompt, Prompts};
 use super::question::Question;
 use super::{mine, prioritize, standardize, validate, AgentRole, AgentsConfig};
@@ -121,8 +122,13 @@ impl Exporter<'_> {
                     st.skipped += 1;
                     continue;
                 };
-                let prefix =
-                    record_prompt(self.prompts, r, self.budget, &|s| Ok(s.chars().count()))?;
+                let shown = match self.cfg.context(role) {
+                    ContextMode::Record => r.clone(),
+                    ContextMode::Spans => evidence::face_sheet(r),
+                };
+                let prefix = record_prompt(self.prompts, &shown, self.budget, &|s| {
+                    Ok(s.chars().count())
+                })?;
                 let prompt = format!(
                     "{}{}",
                     prefix.text,
@@ -193,7 +199,8 @@ impl Exporter<'_> {
             let role = AgentRole::for_stage(StageKind::Standardize, track).expect("has one");
             if let Some(task) = standardize::prepare(ctx, r, track, k) {
                 let answers = task.gold_letters(ctx, track, &gold);
-                for (q, letter) in task.questions(ctx, track).into_iter().zip(answers) {
+                let mode = self.cfg.context(role);
+                for (q, letter) in task.questions(ctx, track, r, mode).into_iter().zip(answers) {
                     out.push((role, letter.map(|l| (q, format!("{{\"pick\":\"{l}\"}}")))));
                 }
             }
@@ -204,7 +211,7 @@ impl Exporter<'_> {
                 let mined = items(StageKind::Mine);
                 if let Some(task) = mine::Task::new(input.len(), mined) {
                     for (q, it) in task
-                        .questions(r, mined)
+                        .questions(r, mined, self.cfg.context(AgentRole::MineProcedure))
                         .into_iter()
                         .zip(&mined[input.len()..])
                     {
@@ -221,7 +228,7 @@ impl Exporter<'_> {
                 let pos = gold
                     .first()
                     .and_then(|p| ruled.iter().position(|i| i.code.as_ref() == Some(p)));
-                let q = task.question(track, ruled);
+                let q = task.question(track, ruled, r, self.cfg.context(role));
                 out.push((
                     role,
                     pos.map(|n| (q, format!("{{\"principal\":{}}}", n + 1))),
@@ -233,7 +240,7 @@ impl Exporter<'_> {
             if let Some(task) = validate::Task::new(listed) {
                 let role = AgentRole::for_stage(StageKind::Validate, track).expect("has one");
                 for (q, &k) in task
-                    .questions(track, listed)
+                    .questions(track, listed, r, self.cfg.context(role))
                     .into_iter()
                     .zip(&task.doubtful)
                 {

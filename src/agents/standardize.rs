@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::answer::{span_prob, string_value};
+use super::evidence::{self, ContextMode};
 use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::context::CodingContext;
@@ -148,13 +149,31 @@ impl Task {
             .count()
     }
 
-    /// One question per open item.
-    pub fn questions(&self, ctx: &CodingContext, track: Track) -> Vec<Question> {
+    /// One question per open item; with span context each carries where
+    /// the record's narrative speaks of the item (or of an offered name).
+    pub fn questions(
+        &self,
+        ctx: &CodingContext,
+        track: Track,
+        record: &Record,
+        mode: ContextMode,
+    ) -> Vec<Question> {
         let term = ctx.matcher(track).terminology();
         self.slots
             .iter()
             .filter_map(|s| match s {
                 Slot::Open { raw, choices, .. } => {
+                    let evidence: Vec<String> = match mode {
+                        ContextMode::Record => Vec::new(),
+                        ContextMode::Spans => {
+                            let mut needles = vec![raw.as_str()];
+                            needles.extend(
+                                choices.iter().flat_map(|c| c.entries.iter()).map(|(e, _)| term.entry(*e).name.as_str()),
+                            );
+                            let spans = evidence::find_in_narrative(record, &needles);
+                            evidence::item_snippets(record, &spans, evidence::WINDOW, evidence::MAX_SPANS)
+                        }
+                    };
                     let options: Vec<OptionView> = choices
                         .iter()
                         .zip(LETTERS)
@@ -168,7 +187,7 @@ impl Task {
                     Some(Question::new(
                         minijinja::context! {
                             track => track.label(), track_zh => track.label_zh(), field => self.field,
-                            raw => raw, options => options
+                            raw => raw, options => options, evidence => evidence
                         },
                         enum_answer("pick", &letters),
                     ))
@@ -207,12 +226,15 @@ impl Task {
             .collect()
     }
 
-    /// Builds the list from the model's picks (one answer per open item).
+    /// Builds the list from the model's picks (one answer per open item); an
+    /// open item without an agreed answer keeps what retrieval made of it
+    /// (`retrieval`: the no-model stage's list).
     pub fn apply(
         &self,
         ctx: &CodingContext,
         track: Track,
-        answers: &[Completion],
+        answers: &[Option<Completion>],
+        retrieval: &[Item],
         low: f32,
     ) -> Result<Vec<Item>, String> {
         let term = ctx.matcher(track).terminology();
@@ -222,7 +244,19 @@ impl Task {
             let new: Vec<Item> = match slot {
                 Slot::Settled(items) => items.clone(),
                 Slot::Open { raw, span, choices } => {
-                    let c = answers.next().ok_or("fewer answers than items")?;
+                    let Some(c) = answers.next().ok_or("fewer answers than items")? else {
+                        let kept: Vec<Item> = retrieval
+                            .iter()
+                            .filter(|i| i.source.as_deref() == Some(raw.as_str()))
+                            .cloned()
+                            .collect();
+                        for it in kept {
+                            if it.code.is_none() || !out.iter().any(|o| o.code == it.code) {
+                                out.push(it);
+                            }
+                        }
+                        continue;
+                    };
                     let (letter, range) = string_value(&c.text, "pick")
                         .ok_or_else(|| format!("answer is not {{\"pick\":…}}: {}", c.text))?;
                     let p = span_prob(c, &range);

@@ -4,10 +4,11 @@
 //! own lists with support, and items the coder wrote, are not put in doubt.
 
 use super::answer::{span_prob, string_value};
+use super::evidence::{self, ContextMode};
 use super::question::{enum_answer, Question};
 use crate::llm::Completion;
 use crate::pipeline::{Flag, Item, Origin};
-use crate::record::Track;
+use crate::record::{Record, Track};
 
 pub struct Task {
     /// Indices of the items asked about.
@@ -53,7 +54,14 @@ impl Task {
         (!doubtful.is_empty()).then_some(Task { doubtful })
     }
 
-    pub fn questions(&self, track: Track, items: &[Item]) -> Vec<Question> {
+    /// With span context each question carries the item's own evidence.
+    pub fn questions(
+        &self,
+        track: Track,
+        items: &[Item],
+        record: &Record,
+        mode: ContextMode,
+    ) -> Vec<Question> {
         let others: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
         self.doubtful
             .iter()
@@ -61,7 +69,11 @@ impl Task {
                 Question::new(
                     minijinja::context! {
                         track => track.label(), track_zh => track.label_zh(), others => others,
-                        item => items[k].text, note => note(&items[k])
+                        item => items[k].text, note => note(&items[k]),
+                        evidence => match mode {
+                            ContextMode::Record => Vec::new(),
+                            ContextMode::Spans => evidence::item_snippets(record, &items[k].evidence, evidence::WINDOW, evidence::MAX_SPANS),
+                        }
                     },
                     enum_answer("keep", &["y", "n"]),
                 )
@@ -72,12 +84,18 @@ impl Task {
     pub fn apply(
         &self,
         items: &[Item],
-        answers: &[Completion],
+        answers: &[Option<Completion>],
         low: f32,
     ) -> Result<Vec<Item>, String> {
         let mut keep = vec![true; items.len()];
         let mut prob = vec![None; items.len()];
-        for (&k, c) in self.doubtful.iter().zip(answers) {
+        // No agreed answer: the item stays, as the no-model stage left it.
+        for (&k, c) in self
+            .doubtful
+            .iter()
+            .zip(answers)
+            .filter_map(|(k, c)| c.as_ref().map(|c| (k, c)))
+        {
             let (yn, range) = string_value(&c.text, "keep")
                 .filter(|(v, _)| v == "y" || v == "n")
                 .ok_or_else(|| format!("answer is not {{\"keep\":\"y\"|\"n\"}}: {}", c.text))?;
