@@ -15,12 +15,16 @@
 # copy the final codes, export JSON and the 病案首页 line, resize to 80×24,
 # quit; then a second run that is sent SIGTERM after an edit, to check that
 # the terminal is restored and the edit kept. Needs tmux (apt-get install -y tmux).
+# The screens are read in the default interface language, Chinese (the
+# session's config is kept apart below, so no `lang` of the user's applies).
 set -euo pipefail
 
 FILE=${1:-examples/records/cardiology.jsonl}
 CMD=${ICDFLOW_CMD:-icdflow tui}
 OUT=${OUT:-target/tmux-e2e}
 S=icdflow-e2e-$$
+# The diagnosis track's title strip: on screen only while the workbench is.
+TRACKS="诊断  1 标准"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 # Keep the run's sessions, config and exports apart from the user's.
 export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config XDG_CACHE_HOME=$OUT/cache
@@ -67,7 +71,7 @@ start() { # extra tmux env
   tmux set-option -t "$S" remain-on-exit on >/dev/null
   wait_for "病案" 60
   # Many records: the picker is open; take the first.
-  if tmux capture-pane -p -t "$S" | grep -q "Records 病案"; then
+  if tmux capture-pane -p -t "$S" | grep -q "有已保存的会话"; then
     capture "00-picker"
     keys Enter
   fi
@@ -76,56 +80,56 @@ trap 'tmux kill-session -t "$S" 2>/dev/null || true' EXIT
 
 echo "== open"
 start
-wait_for "Diagnoses"
+wait_for "$TRACKS"
 capture "01-open"
 
 echo "== run all"
 keys r
-wait_for "run all: done" 120
+wait_for "全部运行：完成" 120
 capture "02-run-all"
 
 echo "== edit the prioritized procedure list"
 keys J 3 e
-wait_for "Edit 手术 Prioritized"
+wait_for "编辑 手术 排序"
 # Insert a line after the first item and save.
 keys Home End Enter
 tmux send-keys -t "$S" -l "冠状动脉血栓抽吸术"
 sleep 0.3
 capture "03-editor"
 keys C-s
-wait_for "saved"
-grep -q "stale" < <(tmux capture-pane -p -t "$S") || fail "later stages are not stale"
+wait_for "已保存"
+grep -q "过期" < <(tmux capture-pane -p -t "$S") || fail "later stages are not stale"
 capture "04-edited"
 
 echo "== re-run stale"
 keys R
-wait_for "re-run stale: done" 120
+wait_for "重跑过期：完成" 120
 capture "05-rerun"
 
 echo "== copy and export"
 keys y
-wait_for "copied final codes"
+wait_for "复制最终编码"
 capture "06-copied"
 keys w
-wait_for "exported"
+wait_for "已导出"
 keys W
-wait_for "病案首页 line written"
+wait_for "病案首页行已写入"
 ls "$OUT"/export/*.icdflow.json >/dev/null || fail "no JSON export"
 [ -s "$OUT/export/homepage.tsv" ] || fail "no 病案首页 line"
 capture "07-exported"
 
 echo "== help, search, trace"
 keys "?"
-wait_for "Keys"
+wait_for "按键"
 capture "08-help"
 # Escape goes alone: followed at once by a key it would read as Alt+key.
 keys Escape
 keys 6 /
-wait_for "Code search"
+wait_for "编码检索"
 capture "09-search"
 keys Escape
 keys t
-wait_for "Trace ·"
+wait_for "追踪 ·"
 capture "10-trace"
 keys Escape
 
@@ -139,21 +143,21 @@ keys q
 status=$(dead) || fail "did not quit"
 case "$status" in 0|"?") ;; *) fail "exit status $status" ;; esac
 capture "12-after-quit"
-grep -q "Diagnoses" "$OUT/12-after-quit.txt" && fail "alternate screen not left"
+grep -q "$TRACKS" "$OUT/12-after-quit.txt" && fail "alternate screen not left"
 
 echo "== SIGTERM after an edit"
 start
-wait_for "Diagnoses"
+wait_for "$TRACKS"
 keys J 3 x
-wait_for "saved"
+wait_for "已保存"
 pid=$(tmux display-message -p -t "$S" '#{pane_pid}')
 kill -TERM "$pid"
 dead >/dev/null || fail "SIGTERM did not end it"
 capture "13-after-sigterm"
-grep -q "Diagnoses" "$OUT/13-after-sigterm.txt" && fail "terminal not restored after SIGTERM"
+grep -q "$TRACKS" "$OUT/13-after-sigterm.txt" && fail "terminal not restored after SIGTERM"
 start
-wait_for "Diagnoses"
-wait_for "session restored"
+wait_for "$TRACKS"
+wait_for "已恢复会话"
 capture "14-restored"
 
 echo "OK: captures in $OUT"

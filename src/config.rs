@@ -93,6 +93,7 @@ struct TuiKeys {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Strict {
+    lang: Option<crate::i18n::Lang>,
     diag_table: Option<PathBuf>,
     proc_table: Option<PathBuf>,
     index_dir: Option<PathBuf>,
@@ -106,6 +107,8 @@ struct Strict {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// The interface language (`zh`, the default, or `en`); `--lang` wins.
+    pub lang: Option<crate::i18n::Lang>,
     /// Diagnosis (ICD-10) table.
     pub diag_table: Option<PathBuf>,
     /// Procedure (ICD-9-CM-3) table.
@@ -388,6 +391,20 @@ mod tests {
                 "{text:?}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn lang_is_read_and_checked() {
+        let p = Path::new("/x/config.toml");
+        assert_eq!(Config::parse("", p).unwrap().lang, None);
+        let cfg = Config::parse("lang = \"en\"\n", p).unwrap();
+        assert_eq!(cfg.lang, Some(crate::i18n::Lang::En));
+        let cfg = Config::parse("lang = \"zh\"\n", p).unwrap();
+        assert_eq!(cfg.lang, Some(crate::i18n::Lang::Zh));
+        let e = Config::parse("diag_table = \"a\"\nlang = \"fr\"\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("fr"), "{e}");
     }
 
     #[test]

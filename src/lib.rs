@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod i18n;
 pub mod learn;
 pub mod llm;
 pub mod pipeline;

@@ -16,6 +16,9 @@ struct Cli {
     /// Log file (default: icdflow.log in the user data dir). Logs never go to the terminal.
     #[arg(long, global = true, value_name = "PATH")]
     log_file: Option<PathBuf>,
+    /// Interface language: zh (中文, the default) or en; overrides `lang` in the config file.
+    #[arg(long, global = true, value_name = "LANG")]
+    lang: Option<icdflow::i18n::Lang>,
     #[command(flatten)]
     tables: cli::common::TableArgs,
     #[command(subcommand)]
@@ -65,6 +68,13 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     let _log = cli::logging::init(cli.log_file.as_deref());
+    // The language is set once for the whole process; a config file that
+    // does not load is reported by the subcommand that needs it.
+    let lang = cli
+        .lang
+        .or_else(|| icdflow::config::Config::load().ok().and_then(|c| c.lang))
+        .unwrap_or_default();
+    icdflow::i18n::set(lang);
     let result = match cli.command {
         Command::Tui { args, agents } => cli::tui::run_cli(args, &cli.tables, agents),
         Command::Code(a) => cli::code::run(a, &cli.tables),
@@ -79,7 +89,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", icdflow::tr!(lang, CliError, e = format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }
     }

@@ -392,8 +392,9 @@ fn cli_learns_guards_evaluation_and_cross_validates() {
     let (h, m) = (hist.to_str().unwrap(), model.to_str().unwrap());
     let (ok, out, err) = icdflow(d, &["learn", h, "-o", m, "--report"]);
     assert!(ok, "{err}");
+    // The summary speaks Chinese unless told otherwise.
     assert!(
-        out.contains("learned from 40 records") && out.contains("I21.401"),
+        out.contains("已从 40 份病案") && out.contains("I21.401"),
         "{out}"
     );
 
@@ -416,6 +417,25 @@ fn cli_learns_guards_evaluation_and_cross_validates() {
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["provenance"]["contaminated"], 40);
+    // … and in English with --lang en
+    let (ok, out, err) = icdflow(
+        d,
+        &[
+            "--lang",
+            "en",
+            "eval",
+            h,
+            "--learned",
+            m,
+            "--no-agents",
+            "--allow-contaminated",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("40 records (0 failed") && out.contains("CONTAMINATED: "),
+        "{out}"
+    );
 
     // cross-validation learns per fold; the learned row beats the rules row
     let (ok, out, err) = icdflow(

@@ -3,6 +3,7 @@
 
 mod tui_support;
 
+use icdflow::i18n::Lang;
 use icdflow::pipeline::{Origin, StageKind, Status};
 use icdflow::record::Track;
 use icdflow::session::SessionStore;
@@ -36,7 +37,7 @@ fn step_runs_one_stage_at_a_time() {
     assert_eq!(runs(&h.app, Track::Diagnosis), [1, 1, 1, 1]);
     press(&mut h.app, "s");
     let (msg, _) = h.app.status.clone().unwrap();
-    assert!(msg.contains("current"), "{msg}");
+    assert!(msg.contains("最新"), "{msg}");
 }
 
 /// The scenario: run everything, edit a middle stage through the
@@ -223,7 +224,7 @@ fn copy_and_export_give_codes_with_table_names() {
     );
     let (msg, _) = h.app.status.clone().unwrap();
     assert!(
-        msg.contains("copied final codes") && msg.contains("I20.000"),
+        msg.contains("复制最终编码") && msg.contains("I20.000"),
         "{msg}"
     );
     press(&mut h.app, "Y w W");
@@ -262,7 +263,7 @@ fn unknown_codes_are_never_output() {
     press(&mut h.app, "ctrl-s");
     let (msg, _) = h.app.status.clone().unwrap();
     assert!(
-        msg.contains("Z99.999") && msg.contains("not in the table"),
+        msg.contains("Z99.999") && msg.contains("不在编码表中"),
         "{msg}"
     );
     press(&mut h.app, "y");
@@ -344,7 +345,7 @@ fn cancelled_job_reports_and_settles() {
     h.app.pump();
     assert!(!h.app.busy());
     let (msg, _) = h.app.status.clone().unwrap();
-    assert!(msg.contains("cancelled"), "{msg}");
+    assert!(msg.contains("已取消"), "{msg}");
     for t in Track::ALL {
         assert!(statuses(&h.app, t).iter().all(|s| *s == Status::Pending));
     }
@@ -434,7 +435,7 @@ fn user_keys_override_defaults_and_show_in_help() {
     press(&mut h.app, "F5");
     assert_eq!(runs(&h.app, Track::Diagnosis)[0], 1);
     let screen = screen(&h.app);
-    assert!(screen.contains("n step"), "footer shows the user's key");
+    assert!(screen.contains("n 单步"), "footer shows the user's key");
     // The user's binding is listed last among the panes' keys.
     press(&mut h.app, "? ctrl-d");
     assert!(tui_support::screen(&h.app).contains("n F5"));
@@ -455,7 +456,7 @@ fn engine_failure_is_shown_and_editing_still_works() {
         "no model at /m.gguf".into(),
     ));
     h.app.pump();
-    assert!(screen(&h.app).contains("engine failed"));
+    assert!(screen(&h.app).contains("引擎失败"));
     press(&mut h.app, "s");
     let (msg, _) = h.app.status.clone().unwrap();
     assert!(msg.contains("/m.gguf"), "{msg}");
@@ -528,10 +529,10 @@ fn similar_cases_adopt_a_code_into_the_focused_list() {
     assert_eq!(item.code.as_deref(), Some("I20.900"));
     assert_eq!(item.text, "心绞痛");
     assert_eq!(item.origin, Origin::Coder);
-    assert_eq!(item.source.as_deref(), Some("similar case ZY-HIST-0103"));
+    assert_eq!(item.source.as_deref(), Some("相似病例 ZY-HIST-0103"));
     let (msg, _) = h.app.status.clone().unwrap();
     assert!(
-        msg.contains("adopted I20.900") && msg.contains("saved"),
+        msg.contains("采用 I20.900") && msg.contains("已保存"),
         "{msg}"
     );
     // Saved and audited like any edit.
@@ -542,13 +543,13 @@ fn similar_cases_adopt_a_code_into_the_focused_list() {
     highlight(&mut h.app, "I50.900");
     press(&mut h.app, "enter");
     let (msg, level) = h.app.status.clone().unwrap();
-    assert!(msg.contains("I50.900") && msg.contains("not in"), "{msg}");
+    assert!(msg.contains("I50.900") && msg.contains("不在"), "{msg}");
     assert_eq!(level, icdflow::tui::app::Level::Warn);
     assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 5);
     // So is one the list has already.
     highlight(&mut h.app, "I25.103");
     press(&mut h.app, "enter");
-    assert!(h.app.status.clone().unwrap().0.contains("already"));
+    assert!(h.app.status.clone().unwrap().0.contains("已在"));
     assert_eq!(h.app.run().diagnosis.stages[3].items.len(), 5);
     press(&mut h.app, "esc");
     assert!(matches!(h.app.overlay, Overlay::None));
@@ -567,7 +568,7 @@ fn similar_cases_need_a_learned_model() {
     press(&mut h.app, "c");
     assert!(matches!(h.app.overlay, Overlay::None));
     let (msg, _) = h.app.status.clone().unwrap();
-    assert_eq!(msg, "no learned model: run icdflow learn");
+    assert_eq!(msg, "没有学习模型：请运行 icdflow learn");
 }
 
 #[test]
@@ -592,12 +593,10 @@ fn accepted_standardize_items_teach_the_alias_memory() {
     );
     let (msg, _) = h.app.status.clone().unwrap();
     assert!(
-        msg.starts_with(
-            "learned: “冠状动脉粥样硬化性心脏病” → I25.103 (next records map it the same way)"
-        ),
+        msg.starts_with("已学习：“冠状动脉粥样硬化性心脏病” → I25.103（以后的病案同样映射）"),
         "{msg}"
     );
-    assert!(msg.contains("saved"), "{msg}");
+    assert!(msg.contains("已保存"), "{msg}");
     // The code search's apply: 高血压3级（极高危）, raw text 高血压病3级（很高危）.
     press(&mut h.app, "j j /");
     type_text(&mut h.app, "I10.x00x002");
@@ -691,7 +690,7 @@ fn the_alias_popup_lists_and_forgets() {
     let gone = p.selected().unwrap().clone();
     press(&mut h.app, "d");
     let (msg, _) = h.app.status.clone().unwrap();
-    assert!(msg.starts_with(&format!("forgot “{}”", gone.text)), "{msg}");
+    assert!(msg.starts_with(&format!("已遗忘“{}”", gone.text)), "{msg}");
     assert!(remembered(&shared, gone.track, &gone.text).is_none());
     let Overlay::Aliases(p) = &h.app.overlay else {
         panic!("the popup stays open")
@@ -708,7 +707,7 @@ fn the_alias_popup_lists_and_forgets() {
     );
     press(&mut h.app, "d d");
     assert!(shared.lock().unwrap().memory().is_empty());
-    assert!(screen(&h.app).contains("nothing taught yet"));
+    assert!(screen(&h.app).contains("尚未教过"));
     press(&mut h.app, "esc");
     assert!(matches!(h.app.overlay, Overlay::None));
 }
@@ -814,10 +813,7 @@ fn index_browser_opens_the_tabular_view_and_refuses_what_it_cannot_take() {
     // 变异型 I20.1: not in the demo table.
     press(&mut h.app, "enter");
     let status = h.app.status.clone().map(|(s, _)| s).unwrap_or_default();
-    assert!(
-        status.contains("I20.1 is not in the loaded table"),
-        "{status}"
-    );
+    assert!(status.contains("I20.1 不在已加载的编码表"), "{status}");
     assert!(matches!(h.app.overlay, Overlay::Popup(_)), "stays open");
     // Tab: the lead term's code in the code search (hierarchy and notes).
     press(&mut h.app, "up tab");
@@ -855,7 +851,7 @@ fn page_text_of_a_pdf_record() {
     press(&mut h.app, "P");
     let s = screen(&h.app);
     assert!(
-        s.contains("第 1 页 · OCR 84% · 2.1 s · ⚠ check against the scan · 出院诊断"),
+        s.contains("第 1 页 · OCR 84% · 2.1 s · ⚠ 请对照扫描件核对 · 出院诊断"),
         "{s}"
     );
     press(&mut h.app, "P");
@@ -893,7 +889,7 @@ fn a_second_coder_gets_the_record_read_only_until_the_first_closes_it() {
     press(&mut second, "4 a");
     assert_eq!(second.run(), &before, "nothing changed");
     let (msg, _) = second.status.clone().unwrap();
-    assert!(msg.contains("read-only") && msg.contains("pid"), "{msg}");
+    assert!(msg.contains("只读") && msg.contains("pid"), "{msg}");
     // the first coder closes the record: the next edit takes it over
     let Harness { app, dir, .. } = h;
     drop(app);
@@ -918,7 +914,7 @@ fn an_edit_that_cannot_be_saved_is_not_applied_and_the_next_try_saves() {
     press(&mut h.app, "4 a");
     let (msg, level) = h.app.status.clone().unwrap();
     assert!(
-        msg.contains("NOT SAVED") && msg.contains("not applied"),
+        msg.contains("未保存") && msg.contains("编辑未生效"),
         "{msg}"
     );
     assert_eq!(level, icdflow::tui::app::Level::Error);
@@ -930,4 +926,29 @@ fn an_edit_that_cannot_be_saved_is_not_applied_and_the_next_try_saves() {
     assert_ne!(h.app.run(), &before);
     let s = store_in(&h.dir).load("ZY-DEMO-0001").unwrap().unwrap();
     assert_eq!(s.edits.len(), 1);
+}
+
+#[test]
+fn the_interface_speaks_the_configured_language() {
+    let rec = sample::record();
+    for (lang, current, pane, hint) in [
+        (Lang::Zh, "各阶段均为最新", " 诊断 ", "s 单步"),
+        (Lang::En, "every stage is current", " Diagnoses ", "s step"),
+    ] {
+        let run = Some(sample::finished_run(&rec));
+        let mut h = harness_with(vec![rec.clone()], run, 160, 48, |c| c.lang = lang);
+        let s = screen(&h.app);
+        assert!(s.contains(pane) && s.contains(hint), "{lang}:\n{s}");
+        press(&mut h.app, "s");
+        let (msg, _) = h.app.status.clone().unwrap();
+        assert!(msg.starts_with(current), "{lang}: {msg}");
+    }
+    // English leaves no Chinese of the interface: what is left on screen is
+    // the record's own text (and the table's names).
+    let mut h = harness_with(vec![rec], None, 80, 24, |c| c.lang = Lang::En);
+    press(&mut h.app, "?");
+    let s = screen(&h.app);
+    for zh in ["按键", "主界面", "图例", "诊断", "待运行"] {
+        assert!(!s.contains(zh), "{zh} in the English help:\n{s}");
+    }
 }

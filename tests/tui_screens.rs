@@ -4,6 +4,7 @@
 
 mod tui_support;
 
+use icdflow::i18n::Lang;
 use icdflow::pipeline::{Event, StageKind};
 use icdflow::record::Track;
 use icdflow::tui::action::Action;
@@ -206,11 +207,34 @@ fn taught_aliases_popup() {
 
 #[test]
 fn any_size_renders_on_the_grid() {
+    for lang in Lang::ALL {
+        any_size_renders_on_the_grid_in(lang);
+    }
+}
+
+/// No catalogue placeholder (`{name}`) was left unfilled on the screen.
+fn assert_filled(s: &str) {
+    for (i, _) in s.match_indices('{') {
+        let rest = &s[i + 1..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            name.is_empty() || !rest[name.len()..].starts_with('}'),
+            "unfilled {{{name}}}:\n{s}"
+        );
+    }
+}
+
+fn any_size_renders_on_the_grid_in(lang: Lang) {
     let dir = tempfile::tempdir().unwrap();
     let shared = taught_aliases(dir.path());
     let mut h = harness_with(vec![sample::record()], finished(), 160, 48, |c| {
         c.learned = Some(sample::learned_model());
         c.coder_aliases = Some(shared);
+        c.alpha = sample::alpha_indexes();
+        c.lang = lang;
     });
     for (w, hh) in [
         (80, 24),
@@ -229,9 +253,9 @@ fn any_size_renders_on_the_grid() {
         });
         let s = screen(&h.app);
         assert_eq!(s.lines().count(), hh as usize);
-        for popup in ["?", "/", "t", "J 3 e", "f", "c", "L"] {
+        for popup in ["?", "/", "t", "J 3 e", "f", "c", "L", "I"] {
             press(&mut h.app, popup);
-            let _ = screen(&h.app);
+            assert_filled(&screen(&h.app));
             press(&mut h.app, "esc");
         }
     }
@@ -297,4 +321,44 @@ fn alphabetic_index_browser() {
         height: 24,
     });
     insta::assert_snapshot!("locate_tree_80x24", screen(&h.app));
+}
+
+/// The English interface (`--lang en`): the same screens as the Chinese
+/// default above, so a string that outgrows its place shows in either.
+#[test]
+fn english_screens() {
+    let en = |c: &mut icdflow::tui::app::AppConfig| c.lang = Lang::En;
+    let mut h = harness_with(vec![sample::record()], finished(), 160, 48, en);
+    insta::assert_snapshot!("main_en_160x48", screen(&h.app));
+    h.app.handle(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    insta::assert_snapshot!("main_en_80x24", screen(&h.app));
+    press(&mut h.app, "?");
+    insta::assert_snapshot!("help_en_80x24", screen(&h.app));
+    press(&mut h.app, "esc /");
+    insta::assert_snapshot!("search_en_80x24", screen(&h.app));
+
+    let mut h = harness_with(vec![sample::record()], finished(), 160, 48, |c| {
+        c.trainer = true;
+        c.lang = Lang::En;
+    });
+    press(&mut h.app, "J 5");
+    insta::assert_snapshot!("trainer_en_160x48", screen(&h.app));
+    let mut h = harness_with(vec![sample::record()], finished(), 80, 24, |c| {
+        c.trainer = true;
+        c.lang = Lang::En;
+    });
+    press(&mut h.app, "J 5");
+    insta::assert_snapshot!("trainer_en_80x24", screen(&h.app));
+
+    let mut h = harness_with(vec![sample::record()], finished(), 80, 24, |c| {
+        c.alpha = sample::alpha_indexes();
+        c.lang = Lang::En;
+    });
+    press(&mut h.app, "4 I");
+    type_text(&mut h.app, "xjt");
+    press(&mut h.app, "enter down down");
+    insta::assert_snapshot!("locate_tree_en_80x24", screen(&h.app));
 }

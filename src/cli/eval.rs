@@ -302,9 +302,16 @@ fn print_results(
         println!("{}", serde_json::to_string_pretty(&obj)?);
         return Ok(());
     }
+    let lang = crate::i18n::current();
     println!(
-        "{} records ({} failed, scored as coded with nothing), method: {}",
-        runs[0].1.records, runs[0].1.failed, prov.method
+        "{}",
+        crate::tr!(
+            lang,
+            CliEvalRecords,
+            n = runs[0].1.records,
+            failed = runs[0].1.failed,
+            method = prov.method
+        )
     );
     println!("{}", prov.learned);
     let hf: usize = runs.iter().map(|(_, r)| r.helper_failures).sum();
@@ -315,8 +322,8 @@ fn print_results(
     }
     if prov.contaminated > 0 {
         println!(
-            "CONTAMINATED: the learned model learned from {} of these records; the figures below overstate it",
-            prov.contaminated
+            "{}",
+            crate::tr!(lang, CliContaminated, n = prov.contaminated)
         );
     }
     if !runs[0].1.ablated.is_empty() {

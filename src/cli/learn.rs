@@ -97,10 +97,11 @@ pub fn run(args: LearnArgs, tables: &TableArgs) -> anyhow::Result<()> {
     }
     let with_gold = records.iter().filter(|r| !r.gold.is_empty()).count();
     if with_gold == 0 && pairs.is_empty() {
-        anyhow::bail!(
-            "nothing to learn from: none of the {} records has gold codes, and no pair file was given",
-            records.len()
-        );
+        anyhow::bail!(crate::tr!(
+            crate::i18n::current(),
+            CliNothingToLearn,
+            n = records.len()
+        ));
     }
     let ctx = context::coding_context(tables)?;
     let coder = if args.no_coder_edits {
@@ -133,12 +134,17 @@ pub fn run(args: LearnArgs, tables: &TableArgs) -> anyhow::Result<()> {
     crate::learn::store::save(&model, &out)?;
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     println!(
-        "learned from {} records, {} pairs, {} coder mappings in {secs:.1} s → {} ({:.1} MB)",
-        notes.records_with_gold,
-        pairs.len(),
-        model.training.coder_edits,
-        out.display(),
-        size as f64 / 1e6
+        "{}",
+        crate::tr!(
+            crate::i18n::current(),
+            CliLearned,
+            records = notes.records_with_gold,
+            pairs = pairs.len(),
+            coder = model.training.coder_edits,
+            secs = format!("{secs:.1}"),
+            path = out.display(),
+            mb = format!("{:.1}", size as f64 / 1e6)
+        )
     );
     let cv = model
         .tracks

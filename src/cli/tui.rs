@@ -81,18 +81,16 @@ where
         let (alpha, warnings) = crate::terminology::alphabetic::AlphaIndexes::load(&dir);
         for w in warnings {
             tracing::warn!("{w}");
-            eprintln!("warning: {w}");
+            eprintln!("{}", crate::tr!(crate::i18n::current(), CliWarning, w = w));
         }
         opts.alpha = alpha;
     }
     if inputs.records.is_empty() {
-        anyhow::bail!(
-            "no records to open{}",
-            opts.source
-                .as_ref()
-                .map(|p| format!(" in {}", p.display()))
-                .unwrap_or_default()
-        );
+        let lang = opts.lang.unwrap_or_else(crate::i18n::current);
+        match &opts.source {
+            Some(p) => anyhow::bail!(crate::tr!(lang, CliNoRecordsIn, file = p.display())),
+            None => anyhow::bail!(crate::tr!(lang, CliNoRecords)),
+        }
     }
     run_tui(opts, inputs.engine, inputs.records, inputs.store)
 }

@@ -17,9 +17,11 @@ use super::layout::popup;
 use super::popup::{self, Popup};
 use super::ui::{fit_span, put_line, put_row};
 use super::width;
+use crate::i18n::{self, Msg};
 use crate::learn::{CoderAliases, SharedCoderAliases};
 use crate::pipeline::{Item, Origin};
 use crate::record::Track;
+use crate::tr;
 
 fn lock(shared: &SharedCoderAliases) -> MutexGuard<'_, CoderAliases> {
     // A panic elsewhere while holding the lock leaves the memory as it was
@@ -64,7 +66,8 @@ pub fn teach(app: &mut App, track: Track, pairs: &[(String, String)]) {
             Ok(()) => taught.push(format!("“{text}” → {}", e.code)),
             Err(e) => {
                 tracing::warn!(error = %e, "coder alias not taught");
-                app.set_status(format!("not learned (the edit is saved): {e}"), Level::Warn);
+                let msg = tr!(app.cfg.lang, AliasNotLearned, e = e);
+                app.set_status(msg, Level::Warn);
                 return;
             }
         }
@@ -72,11 +75,12 @@ pub fn teach(app: &mut App, track: Track, pairs: &[(String, String)]) {
     if taught.is_empty() {
         return;
     }
-    let them = if taught.len() == 1 { "it" } else { "them" };
-    let mut msg = format!(
-        "learned: {} (next records map {them} the same way)",
-        taught.join(", ")
-    );
+    let list = taught.join(", ");
+    let mut msg = if taught.len() == 1 {
+        tr!(app.cfg.lang, AliasLearnedOne, list = list)
+    } else {
+        tr!(app.cfg.lang, AliasLearnedMany, list = list)
+    };
     if let Some((prev, Level::Info)) = &app.status {
         msg.push_str(" · ");
         msg.push_str(prev);
@@ -106,10 +110,7 @@ impl AliasPopup {
     /// Opens the popup on the coder alias memory (or says why it cannot).
     pub fn open(app: &mut App) {
         let Some(shared) = app.cfg.coder_aliases.clone() else {
-            app.set_status(
-                "no coder alias memory (it did not open: see the log)",
-                Level::Warn,
-            );
+            app.say(Msg::AliasNoMemory, Level::Warn);
             return;
         };
         app.overlay = Overlay::Aliases(AliasPopup {
@@ -128,25 +129,25 @@ impl AliasPopup {
             return;
         };
         let Some(row) = self.selected().cloned() else {
-            app.set_status("nothing to forget", Level::Info);
+            app.say(Msg::AliasNothingToForget, Level::Info);
             return;
         };
         let res = lock(&shared).forget(row.track, &row.text, &app.cfg.user);
-        match res {
-            Ok(true) => app.set_status(
-                format!(
-                    "forgot “{}” ({}): next records no longer map it from memory",
-                    row.text,
-                    row.track.label_zh()
+        let lang = app.cfg.lang;
+        let (msg, level) = match res {
+            Ok(true) => (
+                tr!(
+                    lang,
+                    AliasForgot,
+                    text = row.text,
+                    track = i18n::track_name(lang, row.track)
                 ),
                 Level::Info,
             ),
-            Ok(false) => app.set_status(
-                format!("“{}” was no longer remembered", row.text),
-                Level::Info,
-            ),
-            Err(e) => app.set_status(format!("not forgotten: {e}"), Level::Warn),
-        }
+            Ok(false) => (tr!(lang, AliasNoLonger, text = row.text), Level::Info),
+            Err(e) => (tr!(lang, AliasNotForgotten, e = e), Level::Warn),
+        };
+        app.set_status(msg, level);
         self.rows = rows(&shared);
         self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
     }
@@ -227,15 +228,13 @@ impl Popup for AliasPopup {
 
     fn render(&self, app: &App, buf: &mut Buffer, area: Rect) {
         let t = &app.cfg.theme;
+        let lang = app.cfg.lang;
         let forget = app
             .cfg
             .keymap
             .hint(super::keymap::Mode::Aliases, Action::Forget)
             .unwrap_or_default();
-        let info = format!(
-            "{} mapping(s) coders taught · applied when the next records are standardized · {forget} forgets",
-            self.rows.len()
-        );
+        let info = tr!(lang, AliasInfo, n = self.rows.len(), forget = forget);
         // Columns: track, text → codes, user, when.
         let w = area.width.saturating_sub(2) as usize;
         let (user_w, when_w) = if w >= 90 { (10, 16) } else { (0, 0) };
@@ -243,30 +242,33 @@ impl Popup for AliasPopup {
         let text_w = (rest * 2 / 5).max(6);
         let mut left = w;
         let mut header = vec![
-            fit_span("track ", &mut left, t.header),
-            fit_span(&width::fit("text", text_w), &mut left, t.header),
+            fit_span(&width::fit(tr!(lang, AliasTrack), 6), &mut left, t.header),
+            fit_span(
+                &width::fit(tr!(lang, AliasText), text_w),
+                &mut left,
+                t.header,
+            ),
             fit_span(" ", &mut left, t.header),
             fit_span(
-                &width::fit("→ codes", rest.saturating_sub(text_w)),
+                &width::fit(tr!(lang, AliasCodes), rest.saturating_sub(text_w)),
                 &mut left,
                 t.header,
             ),
         ];
         if user_w > 0 {
             header.push(fit_span(
-                &format!("  {}", width::fit("user", user_w)),
+                &format!("  {}", width::fit(tr!(lang, AliasUser), user_w)),
                 &mut left,
                 t.header,
             ));
-            header.push(fit_span("  when (UTC)", &mut left, t.header));
+            header.push(fit_span(tr!(lang, AliasWhen), &mut left, t.header));
         }
-        let Some(list) = popup::frame(app, buf, area, " Taught aliases 编码员别名 ", &info, header)
-        else {
+        let title = tr!(lang, AliasTitle);
+        let Some(list) = popup::frame(app, buf, area, title, &info, header) else {
             return;
         };
         if self.rows.is_empty() {
-            let msg = "nothing taught yet: accept or correct an item of a Standardize list \
-                       that keeps its raw text, and it is remembered here";
+            let msg = tr!(lang, AliasEmpty);
             put_line(
                 buf,
                 list.x,
@@ -299,7 +301,7 @@ impl Popup for AliasPopup {
             }
             let mut spans = vec![
                 fit_span(
-                    &width::fit(r.track.label_zh(), 6),
+                    &width::fit(i18n::track_name(lang, r.track), 6),
                     &mut left,
                     t.origin_coder,
                 ),

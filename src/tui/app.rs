@@ -24,11 +24,13 @@ use super::similar::SimilarPopup;
 use super::theme::Theme;
 use super::worker::{Job, JobKind, Outcome, WorkerHandle, WorkerMsg};
 use super::NotesFn;
+use crate::i18n::{self, Lang};
 use crate::learn::{LearnedModel, SharedCoderAliases};
 use crate::pipeline::{CodingContext, Event, Flag, Item, Origin, Run, StageKind, Status};
 use crate::record::{Record, Track};
 use crate::search::{Match, MatchOptions};
 use crate::session::{Holder, Locked, Session, SessionLock, SessionStore};
+use crate::tr;
 
 /// Which pane has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,6 +174,9 @@ pub struct AppConfig {
     pub coder_aliases: Option<SharedCoderAliases>,
     /// The imported alphabetic indexes (the index browser).
     pub alpha: crate::terminology::alphabetic::AlphaIndexes,
+    /// The interface language (Chinese unless told otherwise; carried
+    /// here rather than read from the process so tests draw both).
+    pub lang: Lang,
 }
 
 impl Default for AppConfig {
@@ -189,6 +194,7 @@ impl Default for AppConfig {
             learned: None,
             coder_aliases: None,
             alpha: Default::default(),
+            lang: Lang::default(),
         }
     }
 }
@@ -246,7 +252,7 @@ impl App {
         cfg: AppConfig,
         open: Option<&str>,
     ) -> anyhow::Result<App> {
-        anyhow::ensure!(!records.is_empty(), "no records to open");
+        anyhow::ensure!(!records.is_empty(), tr!(cfg.lang, CliNoRecords));
         let records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
         let trainer = cfg.trainer;
         let mut app = App {
@@ -284,7 +290,8 @@ impl App {
             Some(id) => match app.records.iter().position(|r| r.id == id) {
                 Some(i) => Some(i),
                 None => {
-                    app.set_status(format!("no record {id} in the file"), Level::Warn);
+                    let msg = tr!(app.cfg.lang, StatusNoRecord, id = id);
+                    app.set_status(msg, Level::Warn);
                     None
                 }
             },
@@ -520,19 +527,19 @@ impl App {
             Action::ToggleStage => self.toggle_stage(),
             Action::Trace => match self.focus {
                 Focus::Stage(..) => self.overlay = Overlay::Trace { scroll: 0 },
-                Focus::Record => self.set_status("focus a stage to see its trace", Level::Info),
+                Focus::Record => self.say(i18n::Msg::StatusFocusStageTrace, Level::Info),
             },
             Action::NextRecord => self.switch_record(1),
             Action::PrevRecord => self.switch_record(-1),
             Action::Picker => self.open_picker(),
             Action::Copy => {
                 let text = export::codes_text(self.run(), self.ctx.as_deref());
-                self.copy(text, "final codes");
+                self.copy(text, tr!(self.cfg.lang, WhatFinalCodes));
             }
             Action::CopyLine => {
                 let line =
                     export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
-                self.copy(line, "病案首页 line");
+                self.copy(line, tr!(self.cfg.lang, WhatHomepageLine));
             }
             Action::ExportJson => self.export_json(),
             Action::ExportLine => self.export_line(),
@@ -542,8 +549,14 @@ impl App {
             Action::Pages => super::pages::PagesPopup::open(self),
             Action::Trainer => {
                 self.trainer = !self.trainer;
-                let state = if self.trainer { "on" } else { "off" };
-                self.set_status(format!("trainer mode {state}"), Level::Info);
+                self.say(
+                    if self.trainer {
+                        i18n::Msg::StatusTrainerOn
+                    } else {
+                        i18n::Msg::StatusTrainerOff
+                    },
+                    Level::Info,
+                );
             }
             _ => {}
         }
@@ -554,7 +567,7 @@ impl App {
             Action::Save => self.save_editor(),
             Action::Close => {
                 self.overlay = Overlay::None;
-                self.set_status("edit discarded", Level::Info);
+                self.say(i18n::Msg::StatusEditDiscarded, Level::Info);
             }
             _ => {}
         }
@@ -893,7 +906,12 @@ impl App {
         self.session = match self.store.load(&id) {
             Ok(Some(mut s)) => {
                 super::worker::settle(&mut s.run);
-                note = Some(format!("{id}: session restored ({} edits)", s.edits.len()));
+                note = Some(tr!(
+                    self.cfg.lang,
+                    StatusSessionRestored,
+                    id = id,
+                    n = s.edits.len()
+                ));
                 s
             }
             Ok(None) => Session::new(id.clone()),
@@ -903,7 +921,13 @@ impl App {
                 let aside =
                     path.with_extension(format!("corrupt-{}", chrono::Utc::now().timestamp()));
                 let _ = std::fs::rename(&path, &aside);
-                self.set_status(format!("{e} (moved to {})", aside.display()), Level::Error);
+                let msg = tr!(
+                    self.cfg.lang,
+                    StatusMovedAside,
+                    e = e,
+                    path = aside.display()
+                );
+                self.set_status(msg, Level::Error);
                 Session::new(id.clone())
             }
         };
@@ -931,17 +955,21 @@ impl App {
         match self.store.lock(id) {
             Ok(Locked::Mine(l)) => {
                 if let Some(prev) = &l.took_over_from {
-                    *note = Some(format!(
-                        "{id}: taken over from {} (that process has ended)",
-                        prev.describe()
+                    *note = Some(tr!(
+                        self.cfg.lang,
+                        StatusTakenOver,
+                        id = id,
+                        prev = prev.describe()
                     ));
                 }
                 self.lock = Some(l);
             }
             Ok(Locked::Theirs(h)) => {
-                *note = Some(format!(
-                    "{id} is read-only: {} is coding it; edits wait until they close it",
-                    h.describe()
+                *note = Some(tr!(
+                    self.cfg.lang,
+                    StatusReadOnlyHeld,
+                    id = id,
+                    holder = h.describe()
                 ));
                 self.read_only = Some(h);
             }
@@ -961,14 +989,16 @@ impl App {
         self.take_lock(&id, &mut note);
         match &self.read_only {
             None => {
-                let msg = note.unwrap_or_else(|| format!("{id}: the other coder has closed it"));
+                let msg = note.unwrap_or_else(|| tr!(self.cfg.lang, StatusOtherClosed, id = id));
                 self.set_status(msg, Level::Info);
                 true
             }
             Some(h) => {
-                let msg = format!(
-                    "read-only: {} is coding {id}; nothing was changed",
-                    h.describe()
+                let msg = tr!(
+                    self.cfg.lang,
+                    StatusReadOnlyNothing,
+                    holder = h.describe(),
+                    id = id
                 );
                 self.set_status(msg, Level::Warn);
                 false
@@ -980,23 +1010,24 @@ impl App {
         let n = self.records.len() as isize;
         let i = self.current as isize + d;
         if i < 0 || i >= n {
-            self.set_status("no more records", Level::Info);
+            self.say(i18n::Msg::StatusNoMoreRecords, Level::Info);
             return;
         }
         self.open_record(i as usize);
-        self.set_status(
-            format!("record {}/{}: {}", i + 1, n, self.record().id),
-            Level::Info,
+        let msg = tr!(
+            self.cfg.lang,
+            StatusRecordN,
+            i = i + 1,
+            n = n,
+            id = self.record().id
         );
+        self.set_status(msg, Level::Info);
     }
 
     /// Stores the session (and audits its newest edit).
     fn save_session(&mut self, audit: bool) -> bool {
         if let Some(h) = &self.read_only {
-            let msg = format!(
-                "read-only: not saved ({} is coding this record)",
-                h.describe()
-            );
+            let msg = tr!(self.cfg.lang, StatusReadOnlyNotSaved, holder = h.describe());
             self.set_status(msg, Level::Warn);
             return false;
         }
@@ -1008,7 +1039,8 @@ impl App {
         match res {
             Ok(()) => true,
             Err(e) => {
-                self.set_status(format!("NOT SAVED: {e}"), Level::Error);
+                let msg = tr!(self.cfg.lang, StatusNotSaved, e = e);
+                self.set_status(msg, Level::Error);
                 false
             }
         }
@@ -1018,16 +1050,16 @@ impl App {
 
     fn start_job(&mut self, kind: JobKind) {
         if self.busy() {
-            self.set_status("a job is running (Ctrl-C cancels it)", Level::Warn);
+            self.say(i18n::Msg::StatusJobRunning, Level::Warn);
             return;
         }
         if let EngineState::Failed(e) = &self.engine {
-            let msg = format!("the engine did not start: {e}");
+            let msg = tr!(self.cfg.lang, StatusEngineNotStarted, e = e);
             self.set_status(msg, Level::Error);
             return;
         }
         if kind != JobKind::RunAll && self.run().is_complete() {
-            self.set_status("every stage is current (r runs all again)", Level::Info);
+            self.say(i18n::Msg::StatusAllCurrent, Level::Info);
             return;
         }
         let id = self.next_job;
@@ -1052,9 +1084,9 @@ impl App {
             Some(j) => {
                 j.cancelling = true;
                 self.worker.cancel();
-                self.set_status("cancelling…", Level::Warn);
+                self.say(i18n::Msg::StatusCancelling, Level::Warn);
             }
-            None => self.set_status("nothing is running (q quits)", Level::Info),
+            None => self.say(i18n::Msg::StatusNothingRunning, Level::Info),
         }
     }
 
@@ -1095,7 +1127,8 @@ impl App {
                 }
             }
             WorkerMsg::StartFailed(e) => {
-                self.set_status(format!("the engine did not start: {e}"), Level::Error);
+                let msg = tr!(self.cfg.lang, StatusEngineNotStarted, e = e);
+                self.set_status(msg, Level::Error);
                 self.engine = EngineState::Failed(e);
                 self.job = None;
             }
@@ -1139,21 +1172,23 @@ impl App {
                             self.focus_ran(&ran);
                         }
                         if saved {
+                            let lang = self.cfg.lang;
                             let what = match (kind, ran.as_slice()) {
                                 (Some(JobKind::Step), [k]) => {
-                                    format!("ran {} ({})", k.title(), k.title_zh())
+                                    tr!(lang, StatusRan, stage = i18n::stage_title(lang, *k))
                                 }
-                                (Some(JobKind::Step), []) => "nothing to run".into(),
-                                (Some(k), _) => format!("{}: done", k.label()),
-                                _ => "done".into(),
+                                (Some(JobKind::Step), []) => tr!(lang, StatusNothingToRun).into(),
+                                (Some(k), _) => tr!(lang, StatusJobDone, job = k.label(lang)),
+                                _ => tr!(lang, StatusDone).into(),
                             };
                             self.set_status(what, Level::Info);
                         }
                     }
-                    Outcome::Cancelled => {
-                        self.set_status("cancelled; stopped stages will re-run", Level::Warn)
+                    Outcome::Cancelled => self.say(i18n::Msg::StatusCancelled, Level::Warn),
+                    Outcome::Failed(e) => {
+                        let msg = tr!(self.cfg.lang, StatusFailed, e = e);
+                        self.set_status(msg, Level::Error)
                     }
-                    Outcome::Failed(e) => self.set_status(format!("failed: {e}"), Level::Error),
                 }
             }
             // Messages of an abandoned job.
@@ -1176,14 +1211,11 @@ impl App {
 
     fn editable(&mut self) -> Option<(Track, StageKind)> {
         let Focus::Stage(t, k) = self.focus else {
-            self.set_status("focus a stage list first", Level::Info);
+            self.say(i18n::Msg::StatusFocusList, Level::Info);
             return None;
         };
         if self.busy() {
-            self.set_status(
-                "wait for the job or cancel it (Ctrl-C) before editing",
-                Level::Warn,
-            );
+            self.say(i18n::Msg::StatusWaitJob, Level::Warn);
             return None;
         }
         if !self.writable() {
@@ -1225,7 +1257,8 @@ impl App {
         if !self.save_session(true) {
             self.session = before;
             if let Some((msg, level)) = self.status.clone() {
-                self.set_status(format!("{msg} — the edit was not applied"), level);
+                let msg = tr!(self.cfg.lang, StatusEditNotApplied, msg = msg);
+                self.set_status(msg, level);
             }
             return;
         }
@@ -1236,10 +1269,8 @@ impl App {
             .iter()
             .filter(|s| s.kind > k && s.status == Status::Stale)
             .count();
-        self.set_status(
-            format!("{what}; saved · {later} later stage(s) stale (R re-runs)"),
-            Level::Info,
-        );
+        let msg = tr!(self.cfg.lang, StatusSavedStale, what = what, later = later);
+        self.set_status(msg, Level::Info);
         // Taught before any re-run, so that the re-run already knows it.
         aliases::teach(self, t, &teach);
         if self.cfg.auto_rerun {
@@ -1287,9 +1318,15 @@ impl App {
         let Overlay::Edit(ed) = std::mem::replace(&mut self.overlay, Overlay::None) else {
             return;
         };
-        let parsed = parse_lines(ed.area.lines(), &ed.original, ed.track, self.ctx.as_deref());
+        let parsed = parse_lines(
+            ed.area.lines(),
+            &ed.original,
+            ed.track,
+            self.ctx.as_deref(),
+            self.cfg.lang,
+        );
         if parsed.items == ed.original {
-            self.set_status("no change", Level::Info);
+            self.say(i18n::Msg::StatusNoChange, Level::Info);
             return;
         }
         let n = parsed.items.len();
@@ -1297,7 +1334,12 @@ impl App {
             ed.track,
             ed.kind,
             parsed.items,
-            &format!("{} edited ({n} items)", ed.kind.title()),
+            &tr!(
+                self.cfg.lang,
+                WhatEdited,
+                stage = i18n::stage_title(self.cfg.lang, ed.kind),
+                n = n
+            ),
         );
         if let Some(w) = parsed.warnings.first() {
             self.set_status(w.clone(), Level::Warn);
@@ -1314,7 +1356,8 @@ impl App {
             return;
         }
         let gone = items.remove(c);
-        self.commit(t, k, items, &format!("deleted {}", gone.text));
+        let what = tr!(self.cfg.lang, WhatDeleted, text = gone.text);
+        self.commit(t, k, items, &what);
     }
 
     fn move_item(&mut self, d: isize) {
@@ -1330,7 +1373,8 @@ impl App {
         items.swap(c, to as usize);
         self.lists.entry((t, k)).or_default().cursor = to as usize;
         let text = items[to as usize].text.clone();
-        self.commit(t, k, items, &format!("moved {text}"));
+        let what = tr!(self.cfg.lang, WhatMoved, text = text);
+        self.commit(t, k, items, &what);
     }
 
     fn accept_item(&mut self) {
@@ -1342,7 +1386,7 @@ impl App {
         let Some(item) = items.get_mut(c) else { return };
         if let (Some(code), Some(ctx)) = (&item.code, &self.ctx) {
             if ctx.matcher(t).terminology().get(code).is_none() {
-                let msg = format!("{code} is not in the table: search (/) for a valid code");
+                let msg = tr!(self.cfg.lang, StatusCodeNotInTable, code = code);
                 self.set_status(msg, Level::Warn);
                 return;
             }
@@ -1350,7 +1394,11 @@ impl App {
         item.origin = Origin::Coder;
         item.confidence = Some(1.0);
         item.flags.retain(|f| *f != Flag::LowConfidence);
-        let what = format!("accepted {}", item.code.as_deref().unwrap_or(&item.text));
+        let what = tr!(
+            self.cfg.lang,
+            WhatAccepted,
+            what = item.code.as_deref().unwrap_or(&item.text)
+        );
         self.commit_teaching(t, k, items, &what);
     }
 
@@ -1367,12 +1415,13 @@ impl App {
             self.session = before;
             return;
         }
-        let state = if on {
-            "off: its input passes through"
+        let stage = i18n::stage_title(self.cfg.lang, k);
+        let msg = if on {
+            tr!(self.cfg.lang, StatusStageOff, stage = stage)
         } else {
-            "on"
+            tr!(self.cfg.lang, StatusStageOn, stage = stage)
         };
-        self.set_status(format!("{} {state} (R re-runs)", k.title()), Level::Info);
+        self.set_status(msg, Level::Info);
     }
 
     // ----- code search -----------------------------------------------------
@@ -1442,7 +1491,7 @@ impl App {
             return;
         };
         let Some(hit) = s.hits.get(s.list.cursor).cloned() else {
-            self.set_status("no code selected", Level::Info);
+            self.say(i18n::Msg::StatusNoCodeSelected, Level::Info);
             return;
         };
         let (search_track, target) = (s.track, s.target);
@@ -1452,14 +1501,13 @@ impl App {
             return;
         };
         if t != search_track {
-            self.set_status(
-                format!(
-                    "{} belongs to the {} table, not this list",
-                    hit.code,
-                    search_track.label()
-                ),
-                Level::Warn,
+            let msg = tr!(
+                self.cfg.lang,
+                StatusOtherTableCode,
+                code = hit.code,
+                track = i18n::track_name(self.cfg.lang, search_track)
             );
+            self.set_status(msg, Level::Warn);
             return;
         }
         let assignable = self
@@ -1468,17 +1516,12 @@ impl App {
             .map(|ctx| ctx.matcher(t).terminology().is_assignable(&hit.code))
             .unwrap_or(false);
         if !assignable {
-            self.set_status(
-                format!("{} is a heading, not an assignable code", hit.code),
-                Level::Warn,
-            );
+            let msg = tr!(self.cfg.lang, StatusHeading, code = hit.code);
+            self.set_status(msg, Level::Warn);
             return;
         }
         if self.busy() {
-            self.set_status(
-                "wait for the job or cancel it (Ctrl-C) before editing",
-                Level::Warn,
-            );
+            self.say(i18n::Msg::StatusWaitJob, Level::Warn);
             return;
         }
         self.overlay = Overlay::None;
@@ -1498,8 +1541,17 @@ impl App {
             items[at] = item;
         }
         self.lists.entry((t, k)).or_default().cursor = at;
-        let verb = if insert { "inserted" } else { "set" };
-        self.commit_teaching(t, k, items, &format!("{verb} {} {}", hit.code, hit.name));
+        let what = if insert {
+            tr!(
+                self.cfg.lang,
+                WhatInserted,
+                code = hit.code,
+                name = hit.name
+            )
+        } else {
+            tr!(self.cfg.lang, WhatSet, code = hit.code, name = hit.name)
+        };
+        self.commit_teaching(t, k, items, &what);
     }
 
     // ----- record picker ---------------------------------------------------
@@ -1568,7 +1620,7 @@ impl App {
 
     fn copy(&mut self, text: String, what: &str) {
         if text.trim().is_empty() {
-            self.set_status("no final codes yet (run the stages first)", Level::Info);
+            self.say(i18n::Msg::StatusNoFinalCodes, Level::Info);
             return;
         }
         match self.clipboard.copy(&text) {
@@ -1576,12 +1628,20 @@ impl App {
                 let first = text.lines().next().unwrap_or("");
                 let n = text.lines().count();
                 let shown = super::width::truncate(first, 40);
-                self.set_status(
-                    format!("copied {what} via {} ({n} line(s)): {shown}", m.label()),
-                    Level::Info,
+                let msg = tr!(
+                    self.cfg.lang,
+                    StatusCopied,
+                    what = what,
+                    method = m.label(self.cfg.lang),
+                    n = n,
+                    shown = shown
                 );
+                self.set_status(msg, Level::Info);
             }
-            Err(e) => self.set_status(format!("copy failed: {e}"), Level::Error),
+            Err(e) => {
+                let msg = tr!(self.cfg.lang, StatusCopyFailed, e = e);
+                self.set_status(msg, Level::Error)
+            }
         }
     }
 
@@ -1591,21 +1651,67 @@ impl App {
             _ => String::new(),
         };
         let doc = export::to_json(self.record(), self.run(), self.ctx.as_deref(), &desc);
-        match export::write_json(&self.cfg.export_dir, &self.record().id, &doc) {
-            Ok(p) => self.set_status(format!("exported {}", p.display()), Level::Info),
-            Err(e) => self.set_status(format!("export failed: {e}"), Level::Error),
-        }
+        let res = export::write_json(&self.cfg.export_dir, &self.record().id, &doc);
+        self.say_written(res, i18n::Msg::StatusExported);
     }
 
     fn export_line(&mut self) {
         let line = export::homepage_line(&self.record().id, self.run(), self.ctx.as_deref());
-        match export::write_line(&self.cfg.export_dir, &self.record().id, &line) {
-            Ok(p) => self.set_status(
-                format!("病案首页 line written to {}", p.display()),
-                Level::Info,
-            ),
-            Err(e) => self.set_status(format!("export failed: {e}"), Level::Error),
+        let res = export::write_line(&self.cfg.export_dir, &self.record().id, &line);
+        self.say_written(res, i18n::Msg::StatusLineWritten);
+    }
+
+    /// Reports an export: `ok` (with the file's `{path}`) or the failure.
+    fn say_written<E: std::fmt::Display>(&mut self, res: Result<PathBuf, E>, ok: i18n::Msg) {
+        let lang = self.cfg.lang;
+        match res {
+            Ok(p) => {
+                let msg = i18n::fill(ok.text(lang), &[("path", &p.display())]);
+                self.set_status(msg, Level::Info)
+            }
+            Err(e) => {
+                let msg = tr!(lang, StatusExportFailed, e = e);
+                self.set_status(msg, Level::Error)
+            }
         }
+    }
+
+    /// Puts `item` below `cursor` of the `k` list (`items`, as it is now),
+    /// moves the cursor onto it and commits the edit as `what`.
+    pub fn insert_below(
+        &mut self,
+        t: Track,
+        k: StageKind,
+        mut items: Vec<Item>,
+        cursor: usize,
+        item: Item,
+        what: &str,
+    ) {
+        let at = if items.is_empty() {
+            0
+        } else {
+            (cursor + 1).min(items.len())
+        };
+        items.insert(at, item);
+        self.lists.entry((t, k)).or_default().cursor = at;
+        self.commit(t, k, items, what);
+    }
+
+    /// True, and says so, when `items` (the `k` list) already hold `code`.
+    pub fn already_listed(&mut self, items: &[Item], k: StageKind, code: &str) -> bool {
+        if !items.iter().any(|i| i.code.as_deref() == Some(code)) {
+            return false;
+        }
+        let lang = self.cfg.lang;
+        let stage = i18n::stage_title(lang, k);
+        let msg = tr!(lang, StatusAlreadyInList, code = code, stage = stage);
+        self.set_status(msg, Level::Info);
+        true
+    }
+
+    /// Shows a catalogue message in the app's language.
+    pub fn say(&mut self, msg: i18n::Msg, level: Level) {
+        self.set_status(msg.text(self.cfg.lang), level);
     }
 
     pub fn set_status(&mut self, text: impl Into<String>, level: Level) {
@@ -1615,6 +1721,15 @@ impl App {
         }
         self.status = Some((text, level));
     }
+}
+
+/// A table entry (`name`, `code`) as the coder's own item, taken from
+/// `source` (a similar case, an index path).
+pub fn coder_item(name: &str, code: &str, source: String) -> Item {
+    Item::new(name, Origin::Coder)
+        .with_code(code)
+        .with_confidence(1.0)
+        .with_source(source)
 }
 
 /// How far a key moves the cursor of a popup list (code search, record

@@ -16,11 +16,13 @@ pub enum CopyMethod {
 }
 
 impl CopyMethod {
-    pub fn label(self) -> &'static str {
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        use crate::i18n::Msg;
         match self {
-            CopyMethod::Osc52 => "OSC 52",
-            CopyMethod::System => "clipboard",
+            CopyMethod::Osc52 => Msg::CopyOsc52,
+            CopyMethod::System => Msg::CopyClipboard,
         }
+        .text(lang)
     }
 }
 

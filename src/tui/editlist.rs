@@ -43,6 +43,7 @@ pub fn parse_lines(
     old: &[Item],
     track: Track,
     ctx: Option<&CodingContext>,
+    lang: crate::i18n::Lang,
 ) -> Parsed {
     let mut used = vec![false; old.len()];
     let mut items = Vec::new();
@@ -84,7 +85,7 @@ pub fn parse_lines(
                         }
                     }
                     None => {
-                        warnings.push(format!("{code} is not in the table: kept as text only"));
+                        warnings.push(crate::tr!(lang, EditNotInTable, code = code));
                         item.flag(Flag::Unmapped);
                     }
                 },
@@ -115,7 +116,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let p = parse_lines(&lines, &old, Track::Diagnosis, None);
+        let p = parse_lines(&lines, &old, Track::Diagnosis, None, Default::default());
         assert_eq!(p.items.len(), 3);
         assert_eq!(p.items[0], old[1]);
         assert_eq!(p.items[1], old[0]);

@@ -15,17 +15,19 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Widget};
 
 use super::action::Action;
-use super::app::{App, Focus, Level, Overlay, SearchState};
+use super::app::{coder_item, App, Focus, Level, Overlay, SearchState};
 use super::keymap::{Key, Mode};
 use super::layout::popup;
 use super::popup::{self, Popup};
 use super::ui::{fit_span, put_line, put_row};
 use super::width;
-use crate::pipeline::{Item, Origin, StageKind};
+use crate::i18n::{self, Msg};
+use crate::pipeline::StageKind;
 use crate::record::Track;
 use crate::search::MatchOptions;
 use crate::terminology::alphabetic::{AlphaIndex, AlphaIndexes};
 use crate::terminology::CodeSystem;
+use crate::tr;
 
 /// Lead terms listed for a query.
 const MAX_HITS: usize = 200;
@@ -78,10 +80,7 @@ impl LocatePopup {
             .or(indexes.icd9cm3.as_ref())
             .cloned()
         else {
-            app.set_status(
-                "no alphabetic index: import one with icdflow import --index FILE",
-                Level::Info,
-            );
+            app.say(Msg::LocateNoIndex, Level::Info);
             return;
         };
         let p = LocatePopup::new(indexes, index, target);
@@ -153,7 +152,7 @@ impl LocatePopup {
     fn follow(&mut self, app: &mut App) {
         let Some(e) = self.selected() else { return };
         let Some(x) = self.index.entries[e].cross_ref() else {
-            app.set_status("this row has no 见/另见 cross-reference", Level::Info);
+            app.say(Msg::LocateNoCrossRef, Level::Info);
             return;
         };
         let see = if x.also { "另见" } else { "见" };
@@ -163,7 +162,7 @@ impl LocatePopup {
                 self.show(l.entry);
                 let mut msg = format!("{see} {} → {}", x.target, self.breadcrumb(l.entry));
                 if l.found < l.parts {
-                    msg.push_str(" (the rest of the path is not in the index: pick below)");
+                    msg.push_str(tr!(app.cfg.lang, LocatePathRest));
                 }
                 if let Some(c) = l.column {
                     let (_, zh) = crate::terminology::alphabetic::NEOPLASM_COLUMNS[c];
@@ -174,13 +173,10 @@ impl LocatePopup {
                 }
                 app.set_status(msg, Level::Info);
             }
-            None => app.set_status(
-                format!(
-                    "{see} {}: no lead term of that name (look up the condition or table it names)",
-                    x.target
-                ),
-                Level::Info,
-            ),
+            None => {
+                let msg = tr!(app.cfg.lang, LocateNoLead, see = see, target = x.target);
+                app.set_status(msg, Level::Info)
+            }
         }
     }
 
@@ -217,14 +213,11 @@ impl LocatePopup {
     /// hierarchy, notes), aimed at the focused list.
     fn tabular(&self, app: &mut App) -> bool {
         let Some(ctx) = app.ctx.clone() else {
-            app.set_status("the code tables are still loading", Level::Info);
+            app.say(Msg::StatusTablesLoading, Level::Info);
             return true;
         };
         let Some((printed, table)) = self.code(app) else {
-            app.set_status(
-                "no code on this row: pick a subterm or follow 见",
-                Level::Info,
-            );
+            app.say(Msg::LocateNoCodeRow, Level::Info);
             return true;
         };
         let query = table.unwrap_or_else(|| {
@@ -260,94 +253,70 @@ impl LocatePopup {
         };
         let Some((printed, table)) = self.code(app) else {
             let msg = if self.index.entries[e].cross_ref().is_some() {
-                "no code here: → follows the cross-reference"
+                Msg::LocateNoCodeFollow
             } else {
-                "no code here: pick a subterm"
+                Msg::LocateNoCodePick
             };
-            app.set_status(msg, Level::Info);
+            app.say(msg, Level::Info);
             return false;
         };
         let Some((t, k, cursor)) = self.target else {
-            app.set_status(
-                format!("{printed}: focus a stage list first to accept codes into it"),
-                Level::Info,
-            );
+            let msg = tr!(app.cfg.lang, LocateFocusList, code = printed);
+            app.set_status(msg, Level::Info);
             return false;
         };
         if t != self.track() {
-            app.set_status(
-                format!(
-                    "{printed} is a {} code, not for this list",
-                    self.track().label()
-                ),
-                Level::Warn,
+            let msg = tr!(
+                app.cfg.lang,
+                LocateWrongTrack,
+                code = printed,
+                track = i18n::track_name(app.cfg.lang, self.track())
             );
+            app.set_status(msg, Level::Warn);
             return false;
         }
         if app.busy() {
-            app.set_status(
-                "wait for the job or cancel it (Ctrl-C) before editing",
-                Level::Warn,
-            );
+            app.say(Msg::StatusWaitJob, Level::Warn);
             return false;
         }
         let Some(ctx) = app.ctx.clone() else {
-            app.set_status("the code tables are still loading", Level::Info);
+            app.say(Msg::StatusTablesLoading, Level::Info);
             return false;
         };
         let tbl = ctx.matcher(t).terminology();
         let Some(entry) = table.and_then(|c| tbl.get(&c)).cloned() else {
-            app.set_status(
-                format!(
-                    "{printed} is not in the loaded table ({}): Tab opens the code search",
-                    tbl.label
-                ),
-                Level::Warn,
+            let msg = tr!(
+                app.cfg.lang,
+                LocateNotInTable,
+                code = printed,
+                table = tbl.label
             );
+            app.set_status(msg, Level::Warn);
             return false;
         };
         if !entry.assignable {
-            app.set_status(
-                format!(
-                    "{} is a heading, not an assignable code: Tab opens it in the code search to pick a subcode",
-                    entry.code
-                ),
-                Level::Warn,
-            );
+            let msg = tr!(app.cfg.lang, LocateHeading, code = entry.code);
+            app.set_status(msg, Level::Warn);
             return false;
         }
-        let mut items = app
+        let items = app
             .run()
             .stage(t, k)
             .map(|s| s.items.clone())
             .unwrap_or_default();
-        if items
-            .iter()
-            .any(|i| i.code.as_deref() == Some(entry.code.as_str()))
-        {
-            app.set_status(
-                format!("{} is already in the {} list", entry.code, k.title()),
-                Level::Info,
-            );
+        if app.already_listed(&items, k, &entry.code) {
             return false;
         }
-        let at = if items.is_empty() {
-            0
-        } else {
-            (cursor + 1).min(items.len())
-        };
         let path = self.breadcrumb(e);
-        let item = Item::new(entry.name.clone(), Origin::Coder)
-            .with_code(entry.code.clone())
-            .with_confidence(1.0)
-            .with_source(format!("字母索引 {path}"));
-        items.insert(at, item);
-        app.lists.entry((t, k)).or_default().cursor = at;
-        let what = format!(
-            "accepted {} {} from the alphabetic index ({path})",
-            entry.code, entry.name
+        let item = coder_item(&entry.name, &entry.code, format!("字母索引 {path}"));
+        let what = tr!(
+            app.cfg.lang,
+            LocateAccepted,
+            code = entry.code,
+            name = entry.name,
+            path = path
         );
-        app.commit(t, k, items, &what);
+        app.insert_below(t, k, items, cursor, item, &what);
         true
     }
 
@@ -361,18 +330,16 @@ impl LocatePopup {
                 self.index = i.clone();
                 self.refresh();
             }
-            None => app.set_status(
-                "no other index imported (icdflow import --index FILE)",
-                Level::Info,
-            ),
+            None => app.say(Msg::LocateNoOther, Level::Info),
         }
     }
 
-    fn system_label(&self) -> &'static str {
+    fn system_label(&self, lang: i18n::Lang) -> &'static str {
         match self.index.system {
-            CodeSystem::Icd10 => "ICD-10 疾病",
-            CodeSystem::Icd9Cm3 => "ICD-9-CM-3 手术",
+            CodeSystem::Icd10 => Msg::SystemIcd10,
+            CodeSystem::Icd9Cm3 => Msg::SystemIcd9,
         }
+        .text(lang)
     }
 }
 
@@ -458,10 +425,12 @@ impl Popup for LocatePopup {
 
     fn render(&self, app: &App, buf: &mut Buffer, area: Rect) {
         let t = &app.cfg.theme;
-        let title = format!(
-            " Alphabetic index 字母索引 · {} · {} ",
-            self.system_label(),
-            self.index.label
+        let lang = app.cfg.lang;
+        let title = tr!(
+            lang,
+            LocateTitle,
+            system = self.system_label(lang),
+            label = self.index.label
         );
         let block = Block::bordered()
             .border_style(t.border_focus)
@@ -486,19 +455,14 @@ impl Popup for LocatePopup {
         put_line(buf, inner.x, inner.y, inner.width, q, t.popup);
         // The info line: what the list is, and the keys that matter.
         let info = match self.view {
-            View::Leads if self.query.trim().is_empty() => {
-                "type a lead term (characters or pinyin initials) · Ctrl-T other index".to_string()
-            }
-            View::Leads => format!(
-                "{} lead term(s) · Enter opens · → follows 见 · ⚠ OCR confidence < 0.9",
-                self.hits.len()
-            ),
+            View::Leads if self.query.trim().is_empty() => tr!(lang, LocateTypeLead).to_string(),
+            View::Leads => tr!(lang, LocateLeads, n = self.hits.len()),
             View::Tree { .. } => {
                 let crumb = self
                     .selected()
                     .map(|e| self.breadcrumb(e))
                     .unwrap_or_default();
-                format!("{crumb} · Enter takes the code · → 见 · ← back · Tab tabular")
+                tr!(lang, LocateTreeInfo, crumb = crumb)
             }
         };
         put_line(
@@ -536,7 +500,7 @@ impl Popup for LocatePopup {
             } else if entry.cross_ref().is_some() {
                 ("→ 见".to_string(), t.key)
             } else if !entry.neoplasm_codes().is_empty() {
-                ("(肿瘤表)".to_string(), t.dim)
+                (tr!(lang, LocateNeoplasm).to_string(), t.dim)
             } else {
                 (String::new(), t.dim)
             };
@@ -587,7 +551,7 @@ impl Popup for LocatePopup {
                 inner.x,
                 list_y,
                 inner.width,
-                vec![Span::styled("no lead term matches", t.dim)],
+                vec![Span::styled(tr!(lang, LocateNoMatch), t.dim)],
                 t.popup,
             );
         }
@@ -599,7 +563,7 @@ impl Popup for LocatePopup {
             d1.push_str(&entry.english);
         }
         if let Some(p) = entry.page {
-            d1.push_str(&format!(" · p.{p}"));
+            d1.push_str(&tr!(lang, LocatePage, p = p));
         }
         for (zh, c) in entry.neoplasm_codes() {
             d1.push_str(&format!(" · {zh} {c}"));
@@ -615,22 +579,25 @@ impl Popup for LocatePopup {
                     .and_then(|c| c.matcher(self.track()).terminology().get(&code).cloned());
                 match name {
                     Some(n) if n.assignable => format!("{printed} → {} {}", n.code, n.name),
-                    Some(n) => format!(
-                        "{printed} → {} {} (heading: Tab to pick a subcode)",
-                        n.code, n.name
+                    Some(n) => tr!(
+                        lang,
+                        LocateCodeHeading,
+                        printed = printed,
+                        code = n.code,
+                        name = n.name
                     ),
                     None => format!("{printed} → {code}"),
                 }
             }
             (Some((printed, None)), _) if app.ctx.is_none() => {
-                format!("{printed} (the code tables are still loading)")
+                tr!(lang, LocateCodeLoading, printed = printed)
             }
-            (Some((printed, None)), _) => format!("{printed}: not in the loaded table"),
+            (Some((printed, None)), _) => tr!(lang, LocateCodeNotInTable, printed = printed),
             (None, Some(x)) => {
                 let see = if x.also { "另见" } else { "见" };
                 match self.index.follow(&x.target) {
                     Some(l) => format!("{see} {} → {}", x.target, self.breadcrumb(l.entry)),
-                    None => format!("{see} {}: not an index term", x.target),
+                    None => tr!(lang, LocateNotTerm, see = see, target = x.target),
                 }
             }
             (None, None) => String::new(),

@@ -76,6 +76,8 @@ pub struct TuiOptions {
     pub coder_aliases: Option<crate::learn::SharedCoderAliases>,
     /// The imported alphabetic indexes (the index browser).
     pub alpha: crate::terminology::alphabetic::AlphaIndexes,
+    /// The interface language (default: the process's, see `i18n::current`).
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 impl TuiOptions {
@@ -139,6 +141,7 @@ impl TuiOptions {
             learned: self.learned.clone(),
             coder_aliases: self.coder_aliases.clone(),
             alpha: self.alpha.clone(),
+            lang: self.lang.unwrap_or_else(crate::i18n::current),
         };
         (cfg, warnings)
     }
@@ -153,8 +156,8 @@ pub fn run_tui(
     records: Vec<Record>,
     store: SessionStore,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(!records.is_empty(), "no records to open");
     let (cfg, warnings) = opts.app_config();
+    anyhow::ensure!(!records.is_empty(), crate::tr!(cfg.lang, CliNoRecords));
     let worker = worker::ThreadWorker::spawn(engine)?;
     let mut app = App::new(
         records,

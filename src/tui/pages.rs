@@ -13,7 +13,9 @@ use super::keymap::Mode;
 use super::popup::{self, Popup};
 use super::ui::put_line;
 use super::width;
+use crate::i18n::{Lang, Msg};
 use crate::record::Page;
+use crate::tr;
 
 /// The popup's state: the pages (copied from the record) and the scroll.
 pub struct PagesPopup {
@@ -27,10 +29,7 @@ impl PagesPopup {
     pub fn open(app: &mut App) {
         let r = app.record();
         if r.pages.is_empty() {
-            app.set_status(
-                "this record was not read from a PDF: no page text",
-                Level::Info,
-            );
+            app.say(Msg::PagesNone, Level::Info);
             return;
         }
         let p = PagesPopup {
@@ -42,7 +41,7 @@ impl PagesPopup {
     }
 
     /// The lines shown at a width: per page a header, then its text wrapped.
-    pub fn lines(&self, w: usize) -> Vec<(String, bool)> {
+    pub fn lines(&self, w: usize, lang: Lang) -> Vec<(String, bool)> {
         let mut out = Vec::new();
         for p in &self.pages {
             let how = match (p.ocr_confidence, p.ocr_ms) {
@@ -50,20 +49,17 @@ impl PagesPopup {
                     "OCR {c}%{}{}",
                     ms.map(|m| format!(" · {:.1} s", m as f64 / 1000.0))
                         .unwrap_or_default(),
-                    if c < 90 {
-                        " · ⚠ check against the scan"
-                    } else {
-                        ""
-                    }
+                    if c < 90 { tr!(lang, PagesCheck) } else { "" }
                 ),
-                (None, _) => "text layer".to_string(),
+                (None, _) => tr!(lang, PagesTextLayer).to_string(),
             };
             let secs = if p.sections.is_empty() {
                 String::new()
             } else {
                 format!(" · {}", p.sections.join("、"))
             };
-            out.push((format!("── 第 {} 页 · {how}{secs}", p.number), true));
+            let head = tr!(lang, PagesHeader, n = p.number, how = how, secs = secs);
+            out.push((head, true));
             for line in p.text.lines() {
                 if line.trim().is_empty() {
                     out.push((String::new(), false));
@@ -88,7 +84,10 @@ impl Popup for PagesPopup {
         let page = popup::list_height(self.area(app.size));
         if let Some(d) = popup::step(a, page) {
             let n = self
-                .lines(self.area(app.size).width.saturating_sub(2) as usize)
+                .lines(
+                    self.area(app.size).width.saturating_sub(2) as usize,
+                    app.cfg.lang,
+                )
                 .len();
             self.scroll = popup::moved(self.scroll, d, n);
             return true;
@@ -114,15 +113,13 @@ impl Popup for PagesPopup {
     fn render(&self, app: &App, buf: &mut Buffer, area: Rect) {
         let t = &app.cfg.theme;
         let ocr = self.pages.iter().filter(|p| p.is_ocr()).count();
-        let title = format!(" Page text 原文页 · {} ", self.record_id);
-        let info = format!(
-            "{} page(s), {ocr} read by OCR: items from them are marked low-confidence",
-            self.pages.len()
-        );
+        let lang = app.cfg.lang;
+        let title = tr!(lang, PagesTitle, id = self.record_id);
+        let info = tr!(lang, PagesInfo, n = self.pages.len(), ocr = ocr);
         let Some(list) = popup::frame(app, buf, area, &title, &info, Vec::new()) else {
             return;
         };
-        let lines = self.lines(list.width as usize);
+        let lines = self.lines(list.width as usize, lang);
         let h = list.height as usize;
         let first = self.scroll.min(lines.len().saturating_sub(1));
         for (y, (text, head)) in lines.iter().skip(first).take(h).enumerate() {

@@ -8,13 +8,15 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::action::Action;
-use super::app::{App, Focus, Level, Overlay};
+use super::app::{coder_item, App, Focus, Level, Overlay};
 use super::layout::popup;
 use super::popup::{self, Popup};
 use super::ui::{fit_span, put_line, put_row};
 use super::width;
-use crate::pipeline::{Item, Origin, StageKind};
+use crate::i18n::{self, Msg};
+use crate::pipeline::StageKind;
 use crate::record::Track;
+use crate::tr;
 
 /// How many similar cases the popup lists.
 pub const K: usize = 8;
@@ -63,11 +65,11 @@ impl SimilarPopup {
     /// Opens the popup on the open record (or says why it cannot).
     pub fn open(app: &mut App) {
         let Some(model) = app.cfg.learned.clone() else {
-            app.set_status("no learned model: run icdflow learn", Level::Info);
+            app.say(Msg::SimilarNoModel, Level::Info);
             return;
         };
         let Some(ctx) = app.ctx.clone() else {
-            app.set_status("the code tables are still loading", Level::Info);
+            app.say(Msg::StatusTablesLoading, Level::Info);
             return;
         };
         let (track, target) = match app.focus {
@@ -138,74 +140,51 @@ impl SimilarPopup {
     /// Puts the highlighted code into the focused list as the coder's item.
     fn adopt(&self, app: &mut App) {
         let Some((case, (code, _))) = self.selected() else {
-            app.set_status("no code to adopt", Level::Info);
+            app.say(Msg::SimilarNoCode, Level::Info);
             return;
         };
         let (t, id) = (self.track, case.id.clone());
         let Some(k) = self.target else {
-            app.set_status(
-                "focus a stage list first: the popup adopts into the focused list",
-                Level::Info,
-            );
+            app.say(Msg::SimilarFocusList, Level::Info);
             return;
         };
         if app.busy() {
-            app.set_status(
-                "wait for the job or cancel it (Ctrl-C) before editing",
-                Level::Warn,
-            );
+            app.say(Msg::StatusWaitJob, Level::Warn);
             return;
         }
         let Some(ctx) = app.ctx.clone() else {
-            app.set_status("the code tables are still loading", Level::Info);
+            app.say(Msg::StatusTablesLoading, Level::Info);
             return;
         };
         let Some(entry) = ctx.matcher(t).terminology().get(code).cloned() else {
-            app.set_status(
-                format!("{code} is not in the loaded table: not adopted"),
-                Level::Warn,
-            );
+            let msg = tr!(app.cfg.lang, SimilarNotInTable, code = code);
+            app.set_status(msg, Level::Warn);
             return;
         };
         if !entry.assignable {
-            app.set_status(
-                format!("{code} is a heading, not an assignable code"),
-                Level::Warn,
-            );
+            let msg = tr!(app.cfg.lang, StatusHeading, code = code);
+            app.set_status(msg, Level::Warn);
             return;
         }
-        let mut items = app
+        let items = app
             .run()
             .stage(t, k)
             .map(|s| s.items.clone())
             .unwrap_or_default();
-        if items
-            .iter()
-            .any(|i| i.code.as_deref() == Some(entry.code.as_str()))
-        {
-            app.set_status(
-                format!("{} is already in the {} list", entry.code, k.title()),
-                Level::Info,
-            );
+        if app.already_listed(&items, k, &entry.code) {
             return;
         }
         let cursor = app.list_state(t, k).cursor;
-        let at = if items.is_empty() {
-            0
-        } else {
-            (cursor + 1).min(items.len())
-        };
-        let item = Item::new(entry.name.clone(), Origin::Coder)
-            .with_code(entry.code.clone())
-            .with_confidence(1.0)
-            .with_source(format!("similar case {id}"));
-        items.insert(at, item);
-        app.lists.entry((t, k)).or_default().cursor = at;
-        let what = format!(
-            "adopted {} {} from similar case {id}",
-            entry.code, entry.name
+        let source = tr!(app.cfg.lang, SimilarSource, id = id);
+        let item = coder_item(&entry.name, &entry.code, source);
+        let what = tr!(
+            app.cfg.lang,
+            SimilarAdopted,
+            code = entry.code,
+            name = entry.name,
+            id = id
         );
-        app.commit(t, k, items, &what);
+        app.insert_below(t, k, items, cursor, item, &what);
     }
 
     /// Whether `code` is in the target list now.
@@ -268,23 +247,23 @@ impl Popup for SimilarPopup {
 
     fn render(&self, app: &App, buf: &mut Buffer, area: Rect) {
         let t = &app.cfg.theme;
-        let title = format!(
-            " Similar cases 相似病例 · {} · {} ",
-            self.record_id,
-            self.track.label_zh()
+        let lang = app.cfg.lang;
+        let title = tr!(
+            lang,
+            SimilarTitle,
+            id = self.record_id,
+            track = i18n::track_name(lang, self.track)
         );
         let target = match self.target {
-            Some(k) => format!(
-                "Enter adopts the code into {} ({}) · ✓ already there",
-                k.title(),
-                k.title_zh()
-            ),
-            None => "browse only: focus a stage list to adopt a code".into(),
+            Some(k) => tr!(lang, SimilarTarget, stage = i18n::stage_title(lang, k)),
+            None => tr!(lang, SimilarBrowseOnly).into(),
         };
-        let info = format!(
-            "{} nearest of {} coded case(s) · {target}",
-            self.cases.len(),
-            self.total
+        let info = tr!(
+            lang,
+            SimilarInfo,
+            n = self.cases.len(),
+            total = self.total,
+            target = target
         );
         let id_w = self
             .cases
@@ -295,18 +274,19 @@ impl Popup for SimilarPopup {
             .clamp(4, 20);
         let mut left = area.width.saturating_sub(2) as usize;
         let header = vec![
-            fit_span(&width::fit("case", id_w), &mut left, t.header),
-            fit_span("  sim   ", &mut left, t.header),
-            fit_span("summary · ★ principal", &mut left, t.header),
+            fit_span(
+                &width::fit(tr!(lang, SimilarCase), id_w),
+                &mut left,
+                t.header,
+            ),
+            fit_span(tr!(lang, SimilarSim), &mut left, t.header),
+            fit_span(tr!(lang, SimilarSummary), &mut left, t.header),
         ];
         let Some(list) = popup::frame(app, buf, area, &title, &info, header) else {
             return;
         };
         if self.cases.is_empty() {
-            let msg = format!(
-                "no case in the learned model's {} shares features with this record",
-                self.total
-            );
+            let msg = tr!(lang, SimilarNone, total = self.total);
             put_line(
                 buf,
                 list.x,
@@ -349,7 +329,11 @@ impl Popup for SimilarPopup {
                 Row::NoCodes(_) => vec![
                     fit_span(&" ".repeat(indent), &mut left, t.popup),
                     fit_span(
-                        &format!("(no {} codes)", self.track.label()),
+                        &tr!(
+                            lang,
+                            SimilarNoCodes,
+                            track = i18n::track_name(lang, self.track)
+                        ),
                         &mut left,
                         t.dim,
                     ),
@@ -360,7 +344,7 @@ impl Popup for SimilarPopup {
                     let mark = if j == 0 { "★ " } else { "  " };
                     let name = entry.map(|e| e.name.as_str()).unwrap_or(name);
                     let (suffix, sstyle) = match entry {
-                        None if tbl.is_some() => ("  not in the table", t.warning),
+                        None if tbl.is_some() => (tr!(lang, SimilarNotInTableMark), t.warning),
                         _ if self.in_target(app, code) => ("  ✓", t.status_fresh),
                         _ => ("", t.popup),
                     };

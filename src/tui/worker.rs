@@ -30,12 +30,14 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub fn label(self) -> &'static str {
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        use crate::i18n::Msg;
         match self {
-            JobKind::Step => "step",
-            JobKind::RunPending => "re-run stale",
-            JobKind::RunAll => "run all",
+            JobKind::Step => Msg::JobStep,
+            JobKind::RunPending => Msg::JobRunStale,
+            JobKind::RunAll => Msg::JobRunAll,
         }
+        .text(lang)
     }
 }
 

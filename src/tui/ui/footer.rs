@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::{fit_span, put_line, spinner};
+use crate::i18n::{self, Msg};
 use crate::pipeline::Flag;
+use crate::tr;
 use crate::tui::action::Action;
 use crate::tui::app::{App, EngineState, Focus, Level};
 use crate::tui::keymap::Mode;
@@ -17,6 +19,7 @@ pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
         return;
     }
     let t = &app.cfg.theme;
+    let lang = app.cfg.lang;
     let w = area.width as usize;
     let mut left = w.saturating_sub(1);
     let mut spans = vec![Span::raw(" ")];
@@ -29,11 +32,15 @@ pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
         spans.push(fit_span(msg, &mut left, st));
     } else if let (true, Focus::Stage(tr, k)) = (app.trainer, app.focus) {
         spans.push(fit_span(
-            &format!("{} {}: ", tr.label_zh(), k.title_zh()),
+            &format!(
+                "{} {}: ",
+                i18n::track_name(lang, tr),
+                i18n::stage_title(lang, k)
+            ),
             &mut left,
             t.header,
         ));
-        spans.push(fit_span(k.trainer_note(tr), &mut left, t.note));
+        spans.push(fit_span(i18n::trainer_note(lang, k, tr), &mut left, t.note));
     } else if let Some((tr, _, _, item)) = app.focused_item() {
         if let Some(code) = &item.code {
             spans.push(fit_span(&format!("{code} "), &mut left, t.code));
@@ -46,21 +53,15 @@ pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
             match name {
                 Some(n) => spans.push(fit_span(&n, &mut left, t.base)),
                 None if app.ctx.is_some() => {
-                    spans.push(fit_span("not in the table", &mut left, t.error))
+                    spans.push(fit_span(tr!(lang, NotInTable), &mut left, t.error))
                 }
                 None => {}
             }
         } else {
             spans.push(fit_span(&item.text, &mut left, t.base));
         }
-        let origin = match item.origin {
-            crate::pipeline::Origin::Agent => "agent",
-            crate::pipeline::Origin::Retrieval => "retrieval",
-            crate::pipeline::Origin::Rule => "rule",
-            crate::pipeline::Origin::Coder => "coder",
-            crate::pipeline::Origin::Learned => "learned",
-        };
-        let mut info = format!(" · {origin}");
+        let origin = i18n::origin_name(lang, item.origin);
+        let mut info = tr!(lang, InfoOrigin, origin = origin);
         if let Some(c) = item.confidence {
             info.push_str(&format!(" · {c:.2}"));
         }
@@ -68,20 +69,20 @@ pub fn render_status(buf: &mut Buffer, app: &App, area: Rect) {
             info.push_str(&format!(" · {m}"));
         }
         if !item.evidence.is_empty() {
-            info.push_str(&format!(" · evidence ×{}", item.evidence.len()));
+            info.push_str(&tr!(lang, InfoEvidence, n = item.evidence.len()));
         }
         for f in &item.flags {
             match f {
-                Flag::LowConfidence => info.push_str(" · low confidence"),
-                Flag::NoEvidence => info.push_str(" · no evidence"),
-                Flag::Unmapped => info.push_str(" · unmapped"),
-                Flag::Conflict(s) => info.push_str(&format!(" · conflict: {s}")),
+                Flag::LowConfidence => info.push_str(Msg::InfoLowConfidence.text(lang)),
+                Flag::NoEvidence => info.push_str(Msg::InfoNoEvidence.text(lang)),
+                Flag::Unmapped => info.push_str(Msg::InfoUnmapped.text(lang)),
+                Flag::Conflict(s) => info.push_str(&tr!(lang, InfoConflict, s = s)),
                 Flag::Note(s) => info.push_str(&format!(" · {s}")),
             }
         }
         if let Some(src) = &item.source {
             if src != &item.text {
-                info.push_str(&format!(" · from {src}"));
+                info.push_str(&tr!(lang, InfoFrom, src = src));
             }
         }
         spans.push(fit_span(&info, &mut left, t.dim));
@@ -113,6 +114,7 @@ pub fn render_footer(buf: &mut Buffer, app: &App, area: Rect) {
         return;
     }
     let t = &app.cfg.theme;
+    let lang = app.cfg.lang;
     let w = area.width as usize;
     // Right side: what is working.
     let (right, rstyle) = match (&app.job, &app.engine) {
@@ -120,15 +122,19 @@ pub fn render_footer(buf: &mut Buffer, app: &App, area: Rect) {
             format!(
                 "{} {}{} {:.1}s ",
                 spinner(app),
-                j.kind.label(),
-                if j.cancelling { " (cancelling)" } else { "" },
+                j.kind.label(lang),
+                if j.cancelling {
+                    tr!(lang, FooterCancelling)
+                } else {
+                    ""
+                },
                 app.elapsed(j.started).as_secs_f64()
             ),
             t.status_running,
         ),
-        (None, EngineState::Starting) => ("starting engine… ".to_string(), t.dim),
+        (None, EngineState::Starting) => (tr!(lang, FooterStarting).to_string(), t.dim),
         (None, EngineState::Ready(d)) => (format!("{d} "), t.dim),
-        (None, EngineState::Failed(_)) => ("engine failed ".to_string(), t.error),
+        (None, EngineState::Failed(_)) => (tr!(lang, FooterEngineFailed).to_string(), t.error),
     };
     let right = width::truncate(&right, w / 3);
     let rw = width::width(&right);
@@ -140,12 +146,13 @@ pub fn render_footer(buf: &mut Buffer, app: &App, area: Rect) {
         let Some(key) = app.cfg.keymap.hint(mode, a) else {
             continue;
         };
-        let need = width::width(&key) + 1 + width::width(a.short()) + 2;
+        let short = a.short(lang);
+        let need = width::width(&key) + 1 + width::width(short) + 2;
         if need > left {
             break;
         }
         spans.push(Span::styled(key, t.key));
-        spans.push(Span::styled(format!(" {}  ", a.short()), t.hint));
+        spans.push(Span::styled(format!(" {short}  "), t.hint));
         left -= need;
     }
     put_line(buf, area.x, area.y, area.width, spans, t.base);

@@ -27,7 +27,10 @@ pub fn render(frame: &mut Frame, app: &App) {
     let theme = &app.cfg.theme;
     frame.buffer_mut().set_style(area, theme.base);
     if area.width < 20 || area.height < 6 {
-        let msg = width::truncate("icdflow: enlarge the terminal", area.width as usize);
+        let msg = width::truncate(
+            crate::tr!(app.cfg.lang, EnlargeTerminal),
+            area.width as usize,
+        );
         frame
             .buffer_mut()
             .set_stringn(area.x, area.y, msg, area.width as usize, theme.warning);
@@ -59,17 +62,19 @@ pub fn status_mark(
     status: Status,
     enabled: bool,
 ) -> (&'static str, &'static str, Style) {
+    use crate::i18n::Msg;
     let t = &app.cfg.theme;
+    let l = app.cfg.lang;
     if !enabled && status != Status::Running {
-        return ("⊘", "off", t.status_off);
+        return ("⊘", Msg::StateOff.text(l), t.status_off);
     }
     match status {
-        Status::Pending => ("·", "pending", t.status_pending),
-        Status::Running => (spinner(app), "running", t.status_running),
-        Status::Fresh => ("✓", "fresh", t.status_fresh),
-        Status::Stale => ("○", "stale", t.status_stale),
-        Status::Edited => ("✎", "edited", t.status_edited),
-        Status::Failed => ("✗", "failed", t.status_failed),
+        Status::Pending => ("·", Msg::StatePending.text(l), t.status_pending),
+        Status::Running => (spinner(app), Msg::StateRunning.text(l), t.status_running),
+        Status::Fresh => ("✓", Msg::StateFresh.text(l), t.status_fresh),
+        Status::Stale => ("○", Msg::StateStale.text(l), t.status_stale),
+        Status::Edited => ("✎", Msg::StateEdited.text(l), t.status_edited),
+        Status::Failed => ("✗", Msg::StateFailed.text(l), t.status_failed),
     }
 }
 

@@ -10,7 +10,9 @@ use ratatui::widgets::{Block, Clear, Widget};
 use ratatui::Frame;
 
 use super::{fit_span, put_line, put_row};
+use crate::i18n::{self, Msg};
 use crate::record::Track;
+use crate::tr;
 use crate::tui::app::{App, Focus, Overlay};
 use crate::tui::keymap::Mode;
 use crate::tui::layout::popup;
@@ -57,7 +59,7 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
         Overlay::None => {}
         Overlay::Help { scroll } => {
             let lines = help_lines(app, a.width.saturating_sub(2) as usize);
-            text_popup(frame, app, a, " Keys · 按键 ", &lines, *scroll);
+            text_popup(frame, app, a, tr!(app.cfg.lang, HelpTitle), &lines, *scroll);
         }
         Overlay::Trace { scroll } => {
             let (title, lines) = trace_lines(app, a.width.saturating_sub(2) as usize);
@@ -67,10 +69,12 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
         Overlay::Picker(_) => picker(frame, app, a),
         Overlay::Edit(ed) => {
             let t = &app.cfg.theme;
-            let title = format!(
-                " Edit {} {} · one item per line: name | code ",
-                ed.track.label_zh(),
-                ed.kind.title()
+            let lang = app.cfg.lang;
+            let title = tr!(
+                lang,
+                EditTitle,
+                track = i18n::track_name(lang, ed.track),
+                stage = i18n::stage_title(lang, ed.kind)
             );
             let hint = app
                 .cfg
@@ -80,10 +84,11 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
                 .cfg
                 .keymap
                 .hint(Mode::Edit, crate::tui::action::Action::Close);
-            let bottom = format!(
-                " {} save · {} cancel ",
-                hint.unwrap_or_default(),
-                close.unwrap_or_default()
+            let bottom = tr!(
+                lang,
+                EditBottom,
+                save = hint.unwrap_or_default(),
+                close = close.unwrap_or_default()
             );
             let block = Block::bordered()
                 .border_style(t.border_focus)
@@ -171,38 +176,22 @@ fn wrapped(text: &str, w: usize, indent: usize, style: Style) -> Vec<Line<'stati
 
 fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     let t = &app.cfg.theme;
+    let lang = app.cfg.lang;
     let km = &app.cfg.keymap;
     let mut out = Vec::new();
     let groups = [
-        (Mode::Normal, "Panes 主界面"),
-        (Mode::Edit, "List editor 编辑"),
-        (
-            Mode::Search,
-            "Code search 编码检索 (type to search: name, code, prefix, pinyin)",
-        ),
-        (
-            Mode::Picker,
-            "Record picker 病案选择 (type to filter by id or text)",
-        ),
-        (Mode::Help, "Help and trace popups"),
-        (
-            Mode::Similar,
-            "Similar cases 相似病例 (past coded records, learned model)",
-        ),
-        (
-            Mode::Aliases,
-            "Taught aliases 编码员别名 (raw text → codes the coders taught)",
-        ),
-        (
-            Mode::Locate,
-            "Alphabetic index 字母索引 (type a lead term: characters or pinyin initials)",
-        ),
-        (
-            Mode::Pages,
-            "Page text 原文页 (PDF records; OCR pages marked)",
-        ),
+        (Mode::Normal, Msg::HelpNormal),
+        (Mode::Edit, Msg::HelpEdit),
+        (Mode::Search, Msg::HelpSearch),
+        (Mode::Picker, Msg::HelpPicker),
+        (Mode::Help, Msg::HelpPopups),
+        (Mode::Similar, Msg::HelpSimilar),
+        (Mode::Aliases, Msg::HelpAliases),
+        (Mode::Locate, Msg::HelpLocate),
+        (Mode::Pages, Msg::HelpPages),
     ];
     for (mode, title) in groups {
+        let title = title.text(lang);
         out.push(Line::from(Span::styled(
             width::truncate(title, w),
             t.header,
@@ -218,26 +207,24 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
                 fit_span("  ", &mut left, t.base),
                 fit_span(&width::fit(&ks, 22), &mut left, t.code),
                 fit_span(" ", &mut left, t.base),
-                fit_span(action.description(), &mut left, t.popup),
+                fit_span(&action.description(lang), &mut left, t.popup),
             ];
             out.push(Line::from(spans));
         }
         out.push(Line::default());
     }
-    out.push(Line::from(Span::styled("Legend", t.header)));
+    out.push(Line::from(Span::styled(tr!(lang, HelpLegend), t.header)));
     for l in [
-        "  status   ✓ fresh  ○ stale  · pending  ✎ edited  ✗ failed  ⠋ running  ⊘ off",
-        "  origin   A agent  S retrieval  R rule  C coder  L learned",
-        "  marks    ★ principal  ! low confidence  .93 confidence",
-        "  trainer  + added  ↕ moved  ~ renamed or coded  - removed",
+        Msg::HelpLegendStatus,
+        Msg::HelpLegendOrigin,
+        Msg::HelpLegendMarks,
+        Msg::HelpLegendTrainer,
     ] {
+        let l = l.text(lang);
         out.push(Line::from(Span::styled(width::truncate(l, w), t.popup)));
     }
     out.push(Line::from(Span::styled(
-        width::truncate(
-            "  Keys can be changed in <config_dir>/keys.toml or [tui.keys].",
-            w,
-        ),
+        width::truncate(tr!(lang, HelpKeysFile), w),
         t.dim,
     )));
     out
@@ -245,81 +232,93 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
 
 fn trace_lines(app: &App, w: usize) -> (String, Vec<Line<'static>>) {
     let t = &app.cfg.theme;
+    let lang = app.cfg.lang;
     let Focus::Stage(track, kind) = app.focus else {
-        return (" Trace ".into(), vec![]);
+        return (tr!(lang, TraceTitle).into(), vec![]);
     };
-    let title = format!(
-        " Trace · {} {} {} ",
-        track.label_zh(),
-        kind.title(),
-        kind.title_zh()
+    let title = tr!(
+        lang,
+        TraceTitleOf,
+        track = i18n::track_name(lang, track),
+        stage = i18n::stage_title(lang, kind)
     );
     let mut out = Vec::new();
     let Some(s) = app.run().stage(track, kind) else {
         return (title, out);
     };
-    let kv = |k: &str, v: String| {
+    let kv = |k: Msg, v: String| {
         Line::from(vec![
-            Span::styled(format!("{k:<10}"), t.header),
+            Span::styled(width::fit(k.text(lang), 10), t.header),
             Span::styled(width::truncate(&v, w.saturating_sub(10)), t.popup),
         ])
     };
+    let (_, word, _) = super::status_mark(app, s.status, true);
     out.push(kv(
-        "status",
-        format!(
-            "{:?}{} · produced {} time(s) · {} item(s)",
-            s.status,
-            if s.enabled { "" } else { " · switched off" },
-            s.runs,
-            s.items.len()
+        Msg::TraceStatus,
+        tr!(
+            lang,
+            TraceStatusLine,
+            status = word,
+            off = if s.enabled {
+                ""
+            } else {
+                tr!(lang, TraceSwitchedOff)
+            },
+            runs = s.runs,
+            n = s.items.len()
         ),
     ));
     if let Some(e) = &s.error {
-        out.extend(wrapped(&format!("error: {e}"), w, 0, t.error));
+        out.extend(wrapped(&tr!(lang, TraceError, e = e), w, 0, t.error));
     }
     match &s.trace {
-        None => out.push(Line::from(Span::styled(
-            "(no trace: the stage has not run)",
-            t.dim,
-        ))),
-        Some(tr) => {
-            out.push(kv("method", tr.method.label()));
+        None => out.push(Line::from(Span::styled(tr!(lang, TraceNotRun), t.dim))),
+        Some(trace) => {
+            out.push(kv(Msg::TraceMethod, trace.method.label()));
             out.push(kv(
-                "started",
-                tr.started.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                Msg::TraceStarted,
+                trace.started.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             ));
-            out.push(kv("elapsed", format!("{:.1} ms", tr.elapsed_ms)));
-            for n in &tr.notes {
+            out.push(kv(Msg::TraceElapsed, format!("{:.1} ms", trace.elapsed_ms)));
+            for n in &trace.notes {
                 out.extend(wrapped(&format!("· {n}"), w, 0, t.popup));
             }
-            for (i, c) in tr.calls.iter().enumerate() {
+            for (i, c) in trace.calls.iter().enumerate() {
                 out.push(Line::default());
                 out.push(Line::from(Span::styled(
-                    width::truncate(&format!("── call {} · agent {} ", i + 1, c.agent), w),
+                    width::truncate(&tr!(lang, TraceCall, n = i + 1, agent = c.agent), w),
                     t.title,
                 )));
                 let prob = c
                     .mean_prob
-                    .map(|p| format!(" · mean p {p:.2}"))
+                    .map(|p| tr!(lang, TraceMeanProb, p = format!("{p:.2}")))
                     .unwrap_or_default();
                 out.push(kv(
-                    "tokens",
-                    format!(
-                        "prompt {} (cached {}) · generated {} · {:.1} ms{prob}",
-                        c.prompt_tokens, c.cached_tokens, c.generated_tokens, c.elapsed_ms
+                    Msg::TraceTokens,
+                    tr!(
+                        lang,
+                        TraceTokensLine,
+                        prompt = c.prompt_tokens,
+                        cached = c.cached_tokens,
+                        generated = c.generated_tokens,
+                        ms = format!("{:.1}", c.elapsed_ms),
+                        prob = prob
                     ),
                 ));
                 if let Some(g) = &c.grammar {
-                    out.push(Line::from(Span::styled("grammar", t.header)));
+                    out.push(Line::from(Span::styled(tr!(lang, TraceGrammar), t.header)));
                     for l in g.lines() {
                         out.extend(wrapped(l, w, 2, t.code));
                     }
                 }
-                out.push(Line::from(Span::styled("prompt", t.header)));
+                out.push(Line::from(Span::styled(tr!(lang, TracePrompt), t.header)));
                 for l in c.prompt.lines() {
                     out.extend(wrapped(l, w, 2, t.popup));
                 }
-                out.push(Line::from(Span::styled("raw output", t.header)));
+                out.push(Line::from(Span::styled(
+                    tr!(lang, TraceRawOutput),
+                    t.header,
+                )));
                 for l in c.raw_output.lines() {
                     out.extend(wrapped(l, w, 2, t.stream));
                 }
@@ -328,7 +327,10 @@ fn trace_lines(app: &App, w: usize) -> (String, Vec<Line<'static>>) {
     }
     if let Some(st) = app.stream.get(&(track, kind)) {
         out.push(Line::default());
-        out.push(Line::from(Span::styled("streaming now", t.status_running)));
+        out.push(Line::from(Span::styled(
+            tr!(lang, TraceStreaming),
+            t.status_running,
+        )));
         for l in st.lines() {
             out.extend(wrapped(l, w, 2, t.stream));
         }
@@ -398,27 +400,30 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         return;
     };
     let t = &app.cfg.theme;
+    let lang = app.cfg.lang;
     let table = app
         .ctx
         .as_ref()
         .map(|c| c.matcher(s.track).terminology().label.clone())
-        .unwrap_or_else(|| "tables loading…".into());
-    let title = format!(
-        " Code search · {} {} ({table}) ",
-        s.track.label_zh(),
-        match s.track {
+        .unwrap_or_else(|| tr!(lang, SearchTablesLoading).into());
+    let title = tr!(
+        lang,
+        SearchTitle,
+        track = i18n::track_name(lang, s.track),
+        system = match s.track {
             Track::Diagnosis => "ICD-10",
             Track::Procedure => "ICD-9-CM-3",
-        }
+        },
+        table = table
     );
     let target = match s.target {
         Some((tt, k, _)) if tt == s.track => {
-            format!("Enter sets the {} item · Tab inserts", k.title())
+            tr!(lang, SearchTarget, stage = i18n::stage_title(lang, k))
         }
-        Some(_) => "browsing the other table".to_string(),
-        None => "browse only (focus a list to apply)".to_string(),
+        Some(_) => tr!(lang, SearchOtherTable).to_string(),
+        None => tr!(lang, SearchBrowseOnly).to_string(),
     };
-    let info = format!("{} hit(s) · {target}", s.hits.len());
+    let info = tr!(lang, SearchInfo, n = s.hits.len(), target = target);
     let buf = frame.buffer_mut();
     let Some(body) = query_popup(buf, app, a, &title, &s.query, s.prefilled, &info) else {
         return;
@@ -448,7 +453,7 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
             fit_span(&width::fit(&m.code, 13), &mut left, code_style),
             fit_span(" ", &mut left, t.popup),
         ];
-        let tier = format!(" {}", m.tier.label());
+        let tier = format!(" {}", i18n::tier_name(lang, m.tier));
         let name_w = left.saturating_sub(width::width(&tier));
         spans.push(fit_span(&width::fit(&m.name, name_w), &mut left, t.popup));
         spans.push(fit_span(&tier, &mut left, t.dim));
@@ -464,11 +469,11 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
     }
     if s.hits.is_empty() {
         let msg = if app.ctx.is_none() {
-            "the code tables are still loading"
+            tr!(lang, SearchLoading)
         } else if s.query.trim().is_empty() {
-            "type a name, a code, a code prefix or pinyin initials"
+            tr!(lang, SearchType)
         } else {
-            "no match"
+            tr!(lang, SearchNoMatch)
         };
         put_line(
             buf,
@@ -483,7 +488,10 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
     let mut lines: Vec<Line<'static>> = Vec::new();
     let dw = detail.width as usize;
     if let (Some(m), Some(tbl)) = (s.hits.get(s.list.cursor), tbl) {
-        lines.push(Line::from(Span::styled("Hierarchy 层级", t.header)));
+        lines.push(Line::from(Span::styled(
+            tr!(lang, SearchHierarchy),
+            t.header,
+        )));
         for (depth, e) in tbl.path(&m.code).iter().enumerate() {
             let mut left = dw;
             lines.push(Line::from(vec![
@@ -495,13 +503,13 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
         if let Some(e) = tbl.get(&m.code) {
             if !e.assignable {
                 lines.push(Line::from(Span::styled(
-                    "a heading: choose a code below it",
+                    tr!(lang, SearchHeading),
                     t.warning,
                 )));
             }
             if !e.aliases.is_empty() {
                 lines.extend(wrapped(
-                    &format!("aliases: {}", e.aliases.join("；")),
+                    &tr!(lang, SearchAliases, list = e.aliases.join("；")),
                     dw,
                     0,
                     t.dim,
@@ -511,14 +519,14 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
             if !children.is_empty() {
                 let names: Vec<String> = children.iter().take(6).map(|c| c.code.clone()).collect();
                 lines.extend(wrapped(
-                    &format!("below: {}", names.join(" ")),
+                    &tr!(lang, SearchBelow, list = names.join(" ")),
                     dw,
                     0,
                     t.dim,
                 ));
             }
         }
-        lines.push(Line::from(Span::styled("Notes 注释", t.header)));
+        lines.push(Line::from(Span::styled(tr!(lang, SearchNotes), t.header)));
         let notes = app
             .cfg
             .notes
@@ -526,10 +534,7 @@ fn search(frame: &mut Frame, app: &App, a: Rect) {
             .map(|f| f(s.track, &m.code))
             .unwrap_or_default();
         if notes.is_empty() {
-            lines.push(Line::from(Span::styled(
-                "(no instructional notes loaded)",
-                t.dim,
-            )));
+            lines.push(Line::from(Span::styled(tr!(lang, SearchNoNotes), t.dim)));
         }
         for n in notes {
             lines.extend(wrapped(&n, dw, 0, t.note));
@@ -552,13 +557,16 @@ fn picker(frame: &mut Frame, app: &App, a: Rect) {
         return;
     };
     let t = &app.cfg.theme;
-    let info = format!(
-        "{} of {} record(s) · ✎ has a saved session",
-        p.hits.len(),
-        app.records.len()
+    let lang = app.cfg.lang;
+    let info = tr!(
+        lang,
+        PickerInfo,
+        n = p.hits.len(),
+        total = app.records.len()
     );
     let buf = frame.buffer_mut();
-    let Some(list) = query_popup(buf, app, a, " Records 病案 ", &p.query, false, &info) else {
+    let title = tr!(lang, PickerTitle);
+    let Some(list) = query_popup(buf, app, a, title, &p.query, false, &info) else {
         return;
     };
     let h = list.height as usize;

@@ -16,7 +16,7 @@ pub fn render(buf: &mut Buffer, app: &App, area: Rect) {
     let focused = app.focus == Focus::Record;
     let rec = app.record();
     let title = Line::from(vec![
-        Span::styled(" 病案 ", t.title),
+        Span::styled(crate::tr!(app.cfg.lang, RecordPane), t.title),
         Span::styled(rec.id.clone(), t.title),
         Span::styled(
             format!(" {}/{} ", app.current + 1, app.records.len()),
@@ -54,7 +54,8 @@ pub fn render(buf: &mut Buffer, app: &App, area: Rect) {
                 spans.push(super::fit_span(&sec.name, &mut left, t.header));
                 if !open {
                     let n = sec.text.chars().count();
-                    spans.push(super::fit_span(&format!(" ({n} 字)"), &mut left, t.dim));
+                    let chars = crate::tr!(app.cfg.lang, SectionChars, n = n);
+                    spans.push(super::fit_span(&chars, &mut left, t.dim));
                 }
                 let selected = focused && app.record_view.cursor == l.section;
                 let sel = selected.then_some(t.selected);

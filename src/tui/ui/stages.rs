@@ -8,29 +8,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use super::{fit_span, put_line, spinner, status_mark};
+use crate::i18n::{self, Lang, Msg};
 use crate::pipeline::{Flag, Item, Origin, StageKind, StageState, Status};
 use crate::record::Track;
+use crate::tr;
 use crate::tui::app::{App, Focus};
 use crate::tui::diff::{diff, Mark};
 use crate::tui::layout::{PaneArea, TrackArea};
 use crate::tui::width;
 
-fn short(k: StageKind) -> &'static str {
-    match k {
-        StageKind::Standardize => "Std",
-        StageKind::Mine => "Mine",
-        StageKind::Prioritize => "Prio",
-        StageKind::CodeAlso => "Also",
-        StageKind::Validate => "Valid",
-        StageKind::Map => "Codes",
-    }
-}
-
-fn track_title(t: Track) -> &'static str {
+fn track_title(lang: Lang, t: Track) -> &'static str {
     match t {
-        Track::Diagnosis => " 诊断 Diagnoses ",
-        Track::Procedure => " 手术 Procedures ",
+        Track::Diagnosis => Msg::TrackTitleDiagnosis,
+        Track::Procedure => Msg::TrackTitleProcedure,
     }
+    .text(lang)
 }
 
 pub fn render_track(buf: &mut Buffer, app: &App, ta: &TrackArea) {
@@ -39,7 +31,8 @@ pub fn render_track(buf: &mut Buffer, app: &App, ta: &TrackArea) {
     let run = app.run();
     let tr = run.track(ta.track);
     // Title strip: every stage with its status; the shown ones brighter.
-    let mut spans = vec![Span::styled(track_title(ta.track), th.title)];
+    let lang = app.cfg.lang;
+    let mut spans = vec![Span::styled(track_title(lang, ta.track), th.title)];
     for (i, s) in tr.stages.iter().enumerate() {
         let (sym, _, st) = status_mark(app, s.status, s.enabled);
         let shown = i >= ta.first && i < ta.first + ta.panes.len();
@@ -49,7 +42,7 @@ pub fn render_track(buf: &mut Buffer, app: &App, ta: &TrackArea) {
             name_style = name_style.add_modifier(Modifier::UNDERLINED);
         }
         spans.push(Span::styled(
-            format!(" {} {}", i + 1, short(s.kind)),
+            format!(" {} {}", i + 1, i18n::stage_short(lang, s.kind)),
             name_style,
         ));
         spans.push(Span::styled(format!(" {sym}"), st));
@@ -100,6 +93,7 @@ fn is_low(app: &App, item: &Item) -> bool {
 
 fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &StageState) {
     let th = &app.cfg.theme;
+    let lang = app.cfg.lang;
     let focused = app.focus == Focus::Stage(track, s.kind);
     if p.separated {
         for y in p.area.y..p.area.y + p.area.height {
@@ -120,12 +114,12 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
         title_style = th.border_focus.add_modifier(Modifier::REVERSED);
     }
     let mut spans = vec![fit_span(
-        &format!("{n} {}", s.kind.title()),
+        &format!("{n} {}", i18n::stage_title(lang, s.kind)),
         &mut left,
         title_style,
     )];
     spans.push(fit_span(&format!(" {sym}"), &mut left, st));
-    if left > word.len() + 1 {
+    if left > width::width(word) + 1 {
         spans.push(fit_span(&format!(" {word}"), &mut left, st));
     }
     if left > 4 && !s.items.is_empty() {
@@ -137,7 +131,7 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
     }
     put_line(buf, p.header.x, p.header.y, p.header.width, spans, th.base);
     if let Some(note) = p.note {
-        let text = width::truncate(s.kind.trainer_note(track), note.width as usize);
+        let text = width::truncate(i18n::trainer_note(lang, s.kind, track), note.width as usize);
         put_line(
             buf,
             note.x,
@@ -160,7 +154,7 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
             .unwrap_or_default();
         rows.push((
             vec![Span::styled(
-                format!("{} running{elapsed}", spinner(app)),
+                tr!(lang, PaneRunning, spinner = spinner(app), elapsed = elapsed),
                 th.status_running,
             )],
             th.base,
@@ -182,13 +176,16 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
         return;
     }
     if s.status == Status::Failed {
-        let e = s.error.clone().unwrap_or_else(|| "failed".into());
+        let e = s
+            .error
+            .clone()
+            .unwrap_or_else(|| tr!(lang, PaneFailed).into());
         rows.push((vec![Span::styled(format!("✗ {e}"), th.error)], th.base));
     }
     if s.items.is_empty() {
         let msg = match s.status {
-            Status::Pending => "(not run yet)",
-            _ => "(empty)",
+            Status::Pending => tr!(lang, PaneNotRun),
+            _ => tr!(lang, PaneEmpty),
         };
         rows.push((vec![Span::styled(msg, th.dim)], th.base));
         draw_rows(buf, list, rows);
