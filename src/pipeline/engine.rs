@@ -297,13 +297,19 @@ impl Engine {
     /// Re-runs every stage from scratch except the coder's edited lists
     /// (which stay, unless upstream changes make them stale).
     pub fn run_all(&mut self, record: &Record, run: &mut Run, ctl: &mut Control) -> Result<()> {
-        for track in Track::ALL {
-            for s in &mut run.track_mut(track).stages {
-                if s.status != Status::Edited && s.status != Status::Pending {
-                    s.status = Status::Stale;
-                }
+        mark_all_stale(run);
+        self.run_pending(record, run, ctl)
+    }
+}
+
+/// Marks every stage but the coder's edits (and those never run) stale, so
+/// that running what is pending runs everything again.
+pub fn mark_all_stale(run: &mut Run) {
+    for track in Track::ALL {
+        for s in &mut run.track_mut(track).stages {
+            if s.status != Status::Edited && s.status != Status::Pending {
+                s.status = Status::Stale;
             }
         }
-        self.run_pending(record, run, ctl)
     }
 }

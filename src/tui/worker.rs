@@ -151,9 +151,11 @@ pub fn execute(engine: &mut Engine, job: Job, cancel: &AtomicBool, tx: &Sender<W
             JobKind::Step => engine.step(&record, &mut run, &mut ctl).map(|k| {
                 ran.extend(k);
             }),
-            JobKind::RunAll => engine.run_all(&record, &mut run, &mut ctl),
-            JobKind::RunPending => {
-                // Stage by stage so the UI sees each list as it lands.
+            // Both run stage by stage so the UI shows each list as it lands.
+            JobKind::RunAll | JobKind::RunPending => {
+                if job.kind == JobKind::RunAll {
+                    crate::pipeline::engine::mark_all_stale(&mut run);
+                }
                 let mut res = Ok(());
                 for _ in 0..32 {
                     if ctl.cancelled() {
@@ -421,6 +423,45 @@ mod tests {
             matches!(outcome, Outcome::Done(ref k) if !k.is_empty()),
             "{outcome:?}"
         );
+        assert!(run.is_complete());
+    }
+
+    /// Run all on a finished record: every stage runs again, and the UI gets
+    /// the run after each one (its list shows as soon as it lands), not only
+    /// when the whole job ends.
+    #[test]
+    fn run_all_streams_each_stage() {
+        let mut w = ThreadWorker::spawn(|| Ok(crate::tui::sample::engine())).unwrap();
+        let record = Arc::new(crate::tui::sample::record());
+        w.submit(Job {
+            id: 1,
+            kind: JobKind::RunPending,
+            record: record.clone(),
+            run: Run::new(record.id.clone()),
+        });
+        let (_, done, _) = wait_finished(&mut w);
+        assert!(done.is_complete());
+        w.submit(Job {
+            id: 2,
+            kind: JobKind::RunAll,
+            record: record.clone(),
+            run: done,
+        });
+        let (seen, run, outcome) = wait_finished(&mut w);
+        let progress: Vec<&Run> = seen
+            .iter()
+            .filter_map(|m| match m {
+                WorkerMsg::Progress { job: 2, run } => Some(run),
+                _ => None,
+            })
+            .collect();
+        let Outcome::Done(ran) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert!(ran.len() >= 4, "{ran:?}");
+        assert_eq!(progress.len(), ran.len());
+        // the first update has stages still to run: it came before the end
+        assert!(!progress[0].is_complete());
         assert!(run.is_complete());
     }
 
