@@ -15,6 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod i18n;
 pub mod learn;
+pub mod limits;
 pub mod llm;
 pub mod pipeline;
 pub mod record;

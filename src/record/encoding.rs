@@ -24,7 +24,8 @@ pub struct Decoded {
 /// Reads a text file, detecting its encoding (see the module docs), and
 /// normalizes `\r\n` and lone `\r` to `\n`.
 pub fn read_text_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_RECORD_FILE_BYTES, "record file")?;
     decode_bytes(&bytes)
         .map(|d| d.text)
         .map_err(|msg| Error::invalid(Location::file(path), msg))

@@ -70,13 +70,17 @@ impl Layout {
 pub(crate) fn load(path: &Path, bytes: Vec<u8>, c: &mut Collector) -> Result<()> {
     let fail = |msg: String| Error::invalid(Location::file(path), msg);
     let (sheet, range) = if bytes.starts_with(ZIP_MAGIC) {
+        crate::limits::check_workbook_zip(Cursor::new(&bytes[..])).map_err(fail)?;
         let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
             .map_err(|e| fail(format!("cannot open the xlsx workbook: {e}")))?;
-        find_sheet(&mut wb).map_err(fail)?
+        find_sheet(&mut wb, crate::limits::xlsx_sheet).map_err(fail)?
     } else if bytes.starts_with(OLE_MAGIC) {
         let mut wb: Xls<_> = Xls::new(Cursor::new(bytes))
             .map_err(|e| fail(format!("cannot open the xls workbook: {e}")))?;
-        find_sheet(&mut wb).map_err(fail)?
+        find_sheet(&mut wb, |wb, name| {
+            wb.worksheet_range(name).map_err(|e| e.to_string())
+        })
+        .map_err(fail)?
     } else {
         let what = if bytes.is_empty() {
             "the file is empty".to_owned()
@@ -100,18 +104,21 @@ pub(crate) fn load(path: &Path, bytes: Vec<u8>, c: &mut Collector) -> Result<()>
 }
 
 /// The first sheet whose header has an id column; else the first sheet, so
-/// that the caller reports the missing column against it.
-fn find_sheet<RS, R>(wb: &mut R) -> std::result::Result<(String, Range<Data>), String>
+/// that the caller reports the missing column against it. `read` reads one
+/// sheet (within [`crate::limits::MAX_SHEET_CELLS`] for xlsx).
+fn find_sheet<RS, R>(
+    wb: &mut R,
+    mut read: impl FnMut(&mut R, &str) -> std::result::Result<Range<Data>, String>,
+) -> std::result::Result<(String, Range<Data>), String>
 where
     RS: std::io::Read + std::io::Seek,
     R: Reader<RS>,
-    R::Error: std::fmt::Display,
 {
     let names = wb.sheet_names();
     let mut first: Option<(String, Range<Data>)> = None;
     let mut last_err = None;
     for name in &names {
-        match wb.worksheet_range(name) {
+        match read(wb, name) {
             Ok(range) => {
                 if find_layout(&range).is_some() {
                     return Ok((name.clone(), range));

@@ -133,7 +133,8 @@ pub fn load_many(paths: &[PathBuf]) -> (Vec<Record>, Vec<Error>) {
 }
 
 fn load_with_positions(path: &Path) -> Result<(LoadReport, Vec<String>)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_RECORD_FILE_BYTES, "record file")?;
     let head = &bytes[..bytes.len().min(HEAD_LEN)];
     let fail = |msg: String| Error::invalid(Location::file(path), msg);
     let Some(mut format) = detect_format(path, head) else {

@@ -418,7 +418,8 @@ impl AlphaIndex {
         path: &Path,
         system: Option<CodeSystem>,
     ) -> Result<(Self, IndexImportReport)> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes =
+            crate::limits::read_limited(path, crate::limits::MAX_TABLE_FILE_BYTES, "index file")?;
         let text = crate::record::decode_bytes(&bytes)
             .map_err(|m| Error::invalid(Location::file(path), m))?
             .text;

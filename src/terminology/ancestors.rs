@@ -75,7 +75,8 @@ fn is_category(s: &str) -> bool {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_TABLE_FILE_BYTES, "code table")?;
     Ok(decode_text(path, &bytes)?.text)
 }
 

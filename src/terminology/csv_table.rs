@@ -11,7 +11,8 @@ pub(crate) type GridRow = (usize, Vec<String>);
 /// Reads a delimited file. CSV honours quotes; TSV does not (names carry
 /// quote characters, and TSV exports rarely quote).
 pub(crate) fn read_delimited(path: &Path, delimiter: u8) -> Result<(Vec<GridRow>, String)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_TABLE_FILE_BYTES, "code table")?;
     let d = decode_text(path, &bytes)?;
     let grid = parse_delimited(path, &d.text, delimiter)?;
     Ok((grid, d.encoding.to_string()))

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::decode::decode_text;
 use super::raw::{clean_field, RawRow, RawTable};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Splits one line into `(code, name)`; `None` for blank and `#` lines.
 fn split_line(line: &str) -> Option<(&str, &str)> {
@@ -46,7 +46,8 @@ pub fn parse_dat(text: &str) -> RawTable {
 
 /// Reads a `.dat` table (UTF-8 or GBK).
 pub fn read_dat(path: &Path) -> Result<RawTable> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_TABLE_FILE_BYTES, "code table")?;
     let d = decode_text(path, &bytes)?;
     let mut t = parse_dat(&d.text);
     t.notes.push(format!("encoding {}", d.encoding));
@@ -65,7 +66,8 @@ pub struct Delta {
 
 /// Reads a delta file.
 pub fn read_delta(path: &Path) -> Result<Delta> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_TABLE_FILE_BYTES, "code table")?;
     let d = decode_text(path, &bytes)?;
     let mut delta = Delta {
         file: path.to_path_buf(),

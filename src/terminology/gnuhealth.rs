@@ -81,7 +81,11 @@ fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Option<String> {
 
 /// Reads every `<record>` of a Tryton data file.
 fn read_records(path: &Path) -> Result<Vec<XmlRecord>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::limits::read_limited_utf8(
+        path,
+        crate::limits::MAX_TABLE_FILE_BYTES,
+        "GNU Health data file",
+    )?;
     let mut reader = Reader::from_str(&text);
     let mut out = Vec::new();
     let mut cur: Option<XmlRecord> = None;
@@ -179,7 +183,11 @@ pub struct PoCatalog {
 impl PoCatalog {
     /// Reads a `.po` file.
     pub fn read(path: &Path) -> Result<PoCatalog> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::limits::read_limited_utf8(
+            path,
+            crate::limits::MAX_TABLE_FILE_BYTES,
+            "translation catalogue",
+        )?;
         Ok(Self::parse(&text))
     }
 

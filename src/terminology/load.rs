@@ -178,6 +178,7 @@ pub fn load_table_with(
         return Ok((t, r));
     }
     let raw = read_raw(path, system, format, opts)?;
+    crate::limits::check_table_rows(path, raw.rows.len())?;
     let mut report = ImportReport::new(path, format.name());
     report.system = Some(system);
     report.notes = raw.notes.clone();

@@ -196,7 +196,8 @@ fn parse_header(path: &Path, line: &str) -> Result<(CodeSystem, String)> {
 /// Reads a product table. Rows with a blank code or name, an unknown kind
 /// or a repeated code are skipped and reported; the structure is trusted.
 pub fn read_product_table(path: &Path) -> Result<(Terminology, ImportReport)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::limits::read_limited(path, crate::limits::MAX_TABLE_FILE_BYTES, "code table")?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         Error::invalid(
             Location::file(path),
@@ -223,6 +224,7 @@ pub fn read_product_table(path: &Path) -> Result<(Terminology, ImportReport)> {
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
     }
+    crate::limits::check_table_rows(path, text.lines().count().saturating_sub(2))?;
     let mut report = ImportReport::new(path, "product");
     report.system = Some(system);
     let mut entries = Vec::with_capacity(text.len() / 48);

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook_auto, Data, Reader, Sheets};
 
 use super::csv_table::GridRow;
 use super::CodeSystem;
@@ -15,6 +15,10 @@ pub(crate) fn read_sheet(
     sheet: Option<&str>,
     system: CodeSystem,
 ) -> Result<(Vec<GridRow>, String, usize)> {
+    if let Ok(file) = std::fs::File::open(path) {
+        crate::limits::check_workbook_zip(std::io::BufReader::new(file))
+            .map_err(|m| Error::invalid(Location::file(path), m))?;
+    }
     let mut wb = open_workbook_auto(path).map_err(|e| match e {
         calamine::Error::Io(io) => Error::io(path, io),
         other => Error::invalid(
@@ -48,7 +52,11 @@ pub(crate) fn read_sheet(
                 )
             })?,
     };
-    let range = wb.worksheet_range(&name).map_err(|e| {
+    let range = match &mut wb {
+        Sheets::Xlsx(x) => crate::limits::xlsx_sheet(x, &name),
+        other => other.worksheet_range(&name).map_err(|e| e.to_string()),
+    }
+    .map_err(|e| {
         Error::invalid(
             Location::file(path).field(name.clone()),
             format!("cannot read sheet: {e}"),
