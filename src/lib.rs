@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod eval;
 pub mod i18n;
+pub mod fuzz;
 pub mod learn;
 pub mod limits;
 pub mod llm;
