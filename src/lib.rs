@@ -20,6 +20,7 @@ pub mod limits;
 pub mod llm;
 pub mod pipeline;
 pub mod record;
+pub mod redact;
 pub mod rules;
 pub mod search;
 pub mod session;

@@ -50,6 +50,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Training data for the agents from coded history.
     Sft(cli::sft::SftArgs),
+    /// Export the saved results of records as JSON Lines (`--redact` for outside use).
+    Export(cli::export::ExportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -85,6 +87,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(a) => cli::import::run(a),
         Command::Bench(a) => cli::bench::run(a, &cli.tables),
         Command::Sft(a) => cli::sft::run(a, &cli.tables),
+        Command::Export(a) => cli::export::run(a, &cli.tables),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ pub mod code;
 pub mod common;
 pub mod context;
 pub mod eval;
+pub mod export;
 pub mod import;
 pub mod index;
 pub mod learn;
