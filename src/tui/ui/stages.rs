@@ -129,6 +129,23 @@ fn render_pane(buf: &mut Buffer, app: &App, track: Track, p: &PaneArea, s: &Stag
             th.dim,
         ));
     }
+    // How long the stage took (the whole stage: retrieval, rules, learned
+    // model and agents), so a coder sees where a record's time goes.
+    if let Some(tr) = s.trace.as_ref().filter(|_| s.status == Status::Fresh) {
+        let ms = app
+            .cfg
+            .frozen_elapsed
+            .map(|d| d.as_secs_f64() * 1e3)
+            .unwrap_or(tr.elapsed_ms);
+        let took = if ms < 1000.0 {
+            format!(" {ms:.0}ms")
+        } else {
+            format!(" {:.1}s", ms / 1e3)
+        };
+        if left > width::width(&took) {
+            spans.push(fit_span(&took, &mut left, th.dim));
+        }
+    }
     put_line(buf, p.header.x, p.header.y, p.header.width, spans, th.base);
     if let Some(note) = p.note {
         let text = width::truncate(i18n::trainer_note(lang, s.kind, track), note.width as usize);
