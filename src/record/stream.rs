@@ -359,6 +359,9 @@ struct DecodingReader<R> {
     start: usize,
     end: usize,
     eof: bool,
+    /// The decoder has had its last call (it panics if called again): every
+    /// read from now on is the end of the file.
+    finished: bool,
     /// Bytes of the byte-order mark still to skip.
     skip: usize,
 }
@@ -372,6 +375,7 @@ impl<R: Read> DecodingReader<R> {
             start: 0,
             end: 0,
             eof: false,
+            finished: false,
             skip: bom,
         }
     }
@@ -382,6 +386,9 @@ impl<R: Read> Read for DecodingReader<R> {
         if out.len() < 4 {
             // Room for one char at least; BufReader never asks for less.
             return Err(std::io::Error::other("decode buffer too small"));
+        }
+        if self.finished {
+            return Ok(0);
         }
         loop {
             if self.start == self.end && !self.eof {
@@ -394,10 +401,13 @@ impl<R: Read> Read for DecodingReader<R> {
                     self.skip -= s;
                 }
             }
-            let (_, read, written, _) =
+            let (result, read, written, _) =
                 self.decoder
                     .decode_to_utf8(&self.input[self.start..self.end], out, self.eof);
             self.start += read;
+            // The last call is done once it has consumed all input and
+            // flushed all output; a full `out` gets another call.
+            self.finished = self.eof && result == encoding_rs::CoderResult::InputEmpty;
             if written > 0 || self.eof {
                 return Ok(written);
             }
