@@ -61,7 +61,7 @@ fn records() -> Vec<Record> {
                 .with_section("手术名称", "冠脉药物支架置入")
                 .with_section("手术经过", "行冠状动脉造影，于前降支植入药物洗脱支架1枚。")
                 // records i and i + 20 differ only by id: the same questions
-                .with_section("主诉", &format!("反复胸痛{}小时", i % 20));
+                .with_section("主诉", format!("反复胸痛{}小时", i % 20));
             r.gold = Gold {
                 diagnoses: codes(&["I21.401", "I25.103", "I10.x00x032"]),
                 procedures: codes(&["36.0700", "88.5500"]),
