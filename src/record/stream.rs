@@ -582,6 +582,14 @@ impl ArrayReader {
         let position = format!("item {}", self.item);
         self.element.clear();
         match read_value(&mut self.input, &mut self.element) {
+            // Nothing read: the element "ends" at once on a stray `}`, which
+            // stays unread; stop here instead of reading it again forever.
+            Ok(true) if self.element.is_empty() => {
+                return self.fail(format!(
+                    "malformed JSON: a stray `}}` where item {} should start",
+                    self.item
+                ))
+            }
             Ok(true) => {}
             Ok(false) => {
                 return self.fail(format!(
