@@ -12,7 +12,6 @@
 //! toolchain, so every crash the fuzzer found stays a regression test.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use crate::llm::Completion;
 use crate::record;
@@ -110,15 +109,21 @@ impl Target {
     }
 }
 
+/// This process's folder of scratch files.
+fn scratch_root() -> PathBuf {
+    std::env::temp_dir().join(format!("icdflow-fuzz-{}", std::process::id()))
+}
+
+/// Removes this process's scratch files (a fuzzer leaves them; a test that
+/// replays inputs calls this at its end).
+pub fn remove_scratch() {
+    let _ = std::fs::remove_dir_all(scratch_root());
+}
+
 /// A folder of this process for the scratch files (one per thread, so that
 /// parallel callers do not overwrite each other's input).
 fn scratch() -> PathBuf {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    let root = ROOT.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("icdflow-fuzz-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the fuzz scratch folder");
-        dir
-    });
+    let root = scratch_root();
     let dir = root.join(format!("{:?}", std::thread::current().id()).replace(['(', ')'], ""));
     std::fs::create_dir_all(&dir).expect("create the fuzz scratch folder");
     dir

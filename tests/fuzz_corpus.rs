@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use icdflow::fuzz::{feed, Target};
+use icdflow::fuzz::{feed, remove_scratch, Target};
 
 #[test]
 fn every_fuzz_target_has_a_corpus_and_every_corpus_a_target() {
@@ -49,6 +49,7 @@ fn the_fuzz_corpora_run_without_a_panic() {
             }
         }
     }
+    remove_scratch();
     assert!(inputs >= Target::ALL.len(), "only {inputs} inputs");
     assert!(failed.is_empty(), "parsers panicked on: {failed:#?}");
 }
