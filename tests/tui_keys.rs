@@ -8,8 +8,10 @@ use icdflow::pipeline::{Origin, StageKind, Status};
 use icdflow::record::Track;
 use icdflow::session::SessionStore;
 use icdflow::tui::action::Action;
+use icdflow::tui::aliases::AliasPopup;
 use icdflow::tui::app::{App, Focus, Overlay};
 use icdflow::tui::sample;
+use icdflow::tui::similar::SimilarPopup;
 use icdflow::tui::worker::InlineWorker;
 use tui_support::*;
 
@@ -485,7 +487,7 @@ fn remembered(shared: &Shared, t: Track, text: &str) -> Option<Vec<String>> {
 fn highlight(app: &mut App, code: &str) {
     press(app, "g");
     for _ in 0..64 {
-        let Overlay::Similar(p) = &app.overlay else {
+        let Some(p) = app.overlay.get::<SimilarPopup>() else {
             panic!("the similar-cases popup is open")
         };
         if p.selected().is_some_and(|(_, (c, _))| c == code) {
@@ -508,7 +510,7 @@ fn similar_cases_adopt_a_code_into_the_focused_list() {
     );
     // Diagnoses, Codes, first item.
     press(&mut h.app, "4 c");
-    let Overlay::Similar(p) = &h.app.overlay else {
+    let Some(p) = h.app.overlay.get::<SimilarPopup>() else {
         panic!("the similar-cases popup is open")
     };
     assert_eq!(p.track, Track::Diagnosis);
@@ -521,7 +523,7 @@ fn similar_cases_adopt_a_code_into_the_focused_list() {
     // 心绞痛 (I20.900), from ZY-HIST-0103: goes in below the cursor.
     highlight(&mut h.app, "I20.900");
     press(&mut h.app, "enter");
-    assert!(matches!(h.app.overlay, Overlay::Similar(_)), "stays open");
+    assert!(h.app.overlay.get::<SimilarPopup>().is_some(), "stays open");
     let codes = &h.app.run().diagnosis.stages[3];
     assert_eq!(codes.status, Status::Edited);
     assert_eq!(codes.items.len(), 5);
@@ -555,7 +557,7 @@ fn similar_cases_adopt_a_code_into_the_focused_list() {
     assert!(matches!(h.app.overlay, Overlay::None));
     // Procedures: the popup shows that track's codes.
     press(&mut h.app, "J c");
-    let Overlay::Similar(p) = &h.app.overlay else {
+    let Some(p) = h.app.overlay.get::<SimilarPopup>() else {
         panic!("the similar-cases popup is open")
     };
     assert_eq!(p.track, Track::Procedure);
@@ -676,7 +678,7 @@ fn the_alias_popup_lists_and_forgets() {
         |c| c.coder_aliases = Some(shared.clone()),
     );
     press(&mut h.app, "L");
-    let Overlay::Aliases(p) = &h.app.overlay else {
+    let Some(p) = h.app.overlay.get::<AliasPopup>() else {
         panic!("the alias popup is open")
     };
     assert_eq!(p.rows.len(), 2);
@@ -684,7 +686,7 @@ fn the_alias_popup_lists_and_forgets() {
     assert!(s.contains("冠心病") && s.contains("I25.103"), "{s}");
     // Forget the second row.
     press(&mut h.app, "j");
-    let Overlay::Aliases(p) = &h.app.overlay else {
+    let Some(p) = h.app.overlay.get::<AliasPopup>() else {
         panic!()
     };
     let gone = p.selected().unwrap().clone();
@@ -692,7 +694,7 @@ fn the_alias_popup_lists_and_forgets() {
     let (msg, _) = h.app.status.clone().unwrap();
     assert!(msg.starts_with(&format!("已遗忘“{}”", gone.text)), "{msg}");
     assert!(remembered(&shared, gone.track, &gone.text).is_none());
-    let Overlay::Aliases(p) = &h.app.overlay else {
+    let Some(p) = h.app.overlay.get::<AliasPopup>() else {
         panic!("the popup stays open")
     };
     assert_eq!(p.rows.len(), 1);

@@ -113,10 +113,10 @@ impl AliasPopup {
             app.say(Msg::AliasNoMemory, Level::Warn);
             return;
         };
-        app.overlay = Overlay::Aliases(AliasPopup {
+        app.overlay = Overlay::Popup(Box::new(AliasPopup {
             rows: rows(&shared),
             cursor: 0,
-        });
+        }));
     }
 
     /// The highlighted alias.

@@ -110,9 +110,8 @@ pub enum Overlay {
     Edit(Box<Editor>),
     Search(SearchState),
     Picker(PickerState),
-    Similar(Box<SimilarPopup>),
-    Aliases(AliasPopup),
-    /// Any other popup in its own file (index browser, page text).
+    /// A popup in its own file (similar cases, taught aliases, index
+    /// browser, page text): see [`Popup`].
     Popup(Box<dyn Popup>),
 }
 
@@ -120,8 +119,6 @@ impl Overlay {
     /// The self-contained popup on top (see [`Popup`]), if that is what is open.
     pub fn popup(&self) -> Option<&dyn Popup> {
         match self {
-            Overlay::Similar(p) => Some(p.as_ref()),
-            Overlay::Aliases(p) => Some(p),
             Overlay::Popup(p) => Some(p.as_ref()),
             _ => None,
         }
@@ -129,11 +126,16 @@ impl Overlay {
 
     pub fn popup_mut(&mut self) -> Option<&mut dyn Popup> {
         match self {
-            Overlay::Similar(p) => Some(p.as_mut()),
-            Overlay::Aliases(p) => Some(p),
             Overlay::Popup(p) => Some(p.as_mut()),
             _ => None,
         }
+    }
+
+    /// The popup on top if it is a `P` (tests and callers that need its
+    /// state).
+    pub fn get<P: Popup>(&self) -> Option<&P> {
+        let p: &dyn std::any::Any = self.popup()?;
+        p.downcast_ref()
     }
 }
 
@@ -328,8 +330,6 @@ impl App {
             Overlay::Edit(_) => Mode::Edit,
             Overlay::Search(_) => Mode::Search,
             Overlay::Picker(_) => Mode::Picker,
-            Overlay::Similar(_) => Mode::Similar,
-            Overlay::Aliases(_) => Mode::Aliases,
             Overlay::Popup(p) => p.mode(),
         }
     }

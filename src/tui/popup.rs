@@ -9,8 +9,9 @@ use super::action::Action;
 use super::app::App;
 use super::keymap::{Key, Mode};
 
-/// A popup that owns its state, keys and drawing.
-pub trait Popup {
+/// A popup that owns its state, keys and drawing. `Any` so that a caller
+/// that needs one popup's state can get at it ([`super::app::Overlay::get`]).
+pub trait Popup: std::any::Any {
     /// The keymap mode its keys are bound in.
     fn mode(&self) -> Mode;
 

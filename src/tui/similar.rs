@@ -90,7 +90,7 @@ impl SimilarPopup {
             })
             .collect();
         let p = SimilarPopup::new(record.id.clone(), track, target, cases, model.cases.len());
-        app.overlay = Overlay::Similar(Box::new(p));
+        app.overlay = Overlay::Popup(Box::new(p));
     }
 
     pub fn new(

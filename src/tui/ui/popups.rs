@@ -40,7 +40,7 @@ pub fn area(app: &App, area: Rect) -> Rect {
             w.saturating_sub(4).min(96),
             h.saturating_sub(4).min(24),
         ),
-        Overlay::Similar(_) | Overlay::Aliases(_) | Overlay::Popup(_) => app
+        Overlay::Popup(_) => app
             .overlay
             .popup()
             .map(|p| p.area(area))
@@ -99,7 +99,7 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
             frame.render_widget(block, a);
             frame.render_widget(&ed.area, inner);
         }
-        Overlay::Similar(_) | Overlay::Aliases(_) | Overlay::Popup(_) => {
+        Overlay::Popup(_) => {
             if let Some(p) = app.overlay.popup() {
                 p.render(app, frame.buffer_mut(), a);
             }
