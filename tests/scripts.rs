@@ -11,9 +11,7 @@ fn detects(listing: &str) -> bool {
     let mut child = Command::new("bash")
         .args([
             "-c",
-            &format!(
-                "source {script}; compgen() {{ return 1; }}; has_bindgen_libclang"
-            ),
+            &format!("source {script}; compgen() {{ return 1; }}; has_bindgen_libclang"),
         ])
         .stdin(Stdio::piped())
         .spawn()
