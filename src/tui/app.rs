@@ -17,11 +17,13 @@ use super::aliases::{self, AliasPopup};
 use super::clipboard::ClipboardSink;
 use super::editlist::{item_line, parse_lines};
 use super::export;
+use super::help::HelpPopup;
 use super::keymap::{Key, Keymap, Mode};
 use super::layout::{self, LayoutParams, Screen};
 use super::popup::Popup;
 use super::similar::SimilarPopup;
 use super::theme::Theme;
+use super::trace_view::TracePopup;
 use super::worker::{Job, JobKind, Outcome, WorkerHandle, WorkerMsg};
 use super::NotesFn;
 use crate::i18n::{self, Lang};
@@ -101,17 +103,11 @@ pub struct PickerState {
 /// What sits on top of the panes.
 pub enum Overlay {
     None,
-    Help {
-        scroll: usize,
-    },
-    Trace {
-        scroll: usize,
-    },
     Edit(Box<Editor>),
     Search(SearchState),
     Picker(PickerState),
-    /// A popup in its own file (similar cases, taught aliases, index
-    /// browser, page text): see [`Popup`].
+    /// A popup in its own file (help, trace, similar cases, taught aliases,
+    /// index browser, page text): see [`Popup`].
     Popup(Box<dyn Popup>),
 }
 
@@ -325,8 +321,6 @@ impl App {
     pub fn mode(&self) -> Mode {
         match &self.overlay {
             Overlay::None => Mode::Normal,
-            Overlay::Help { .. } => Mode::Help,
-            Overlay::Trace { .. } => Mode::Trace,
             Overlay::Edit(_) => Mode::Edit,
             Overlay::Search(_) => Mode::Search,
             Overlay::Picker(_) => Mode::Picker,
@@ -465,15 +459,12 @@ impl App {
             Action::Click { col, row } => self.click(col, row),
             Action::Scroll { col, row, down } => self.wheel(col, row, down),
             Action::Cancel => self.cancel_job(),
-            _ => match self.mode() {
-                Mode::Normal => self.normal(action),
-                Mode::Edit => self.edit_mode(action),
-                Mode::Search => self.search_mode(action),
-                Mode::Picker => self.picker_mode(action),
-                Mode::Help | Mode::Trace => self.scroll_mode(action),
-                Mode::Similar | Mode::Aliases | Mode::Locate | Mode::Pages => {
-                    self.popup_mode(action)
-                }
+            _ => match &self.overlay {
+                Overlay::None => self.normal(action),
+                Overlay::Edit(_) => self.edit_mode(action),
+                Overlay::Search(_) => self.search_mode(action),
+                Overlay::Picker(_) => self.picker_mode(action),
+                Overlay::Popup(_) => self.popup_mode(action),
             },
         }
         self.after_input();
@@ -487,7 +478,7 @@ impl App {
                 }
                 self.should_quit = true;
             }
-            Action::Help => self.overlay = Overlay::Help { scroll: 0 },
+            Action::Help => HelpPopup::open(self),
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
             Action::PageUp => self.move_cursor(-(self.page() as isize)),
@@ -526,7 +517,7 @@ impl App {
             Action::Search => self.open_search(),
             Action::ToggleStage => self.toggle_stage(),
             Action::Trace => match self.focus {
-                Focus::Stage(..) => self.overlay = Overlay::Trace { scroll: 0 },
+                Focus::Stage(..) => TracePopup::open(self),
                 Focus::Record => self.say(i18n::Msg::StatusFocusStageTrace, Level::Info),
             },
             Action::NextRecord => self.switch_record(1),
@@ -580,28 +571,6 @@ impl App {
         if keep && matches!(self.overlay, Overlay::None) {
             self.overlay = overlay;
         }
-    }
-
-    fn scroll_mode(&mut self, a: Action) {
-        let page = self.size.height.saturating_sub(8).max(1) as isize;
-        let (Overlay::Help { scroll } | Overlay::Trace { scroll }) = &mut self.overlay else {
-            return;
-        };
-        let d: isize = match a {
-            Action::Close => {
-                self.overlay = Overlay::None;
-                return;
-            }
-            Action::Up => -1,
-            Action::Down => 1,
-            Action::PageUp => -page,
-            Action::PageDown => page,
-            Action::Top => isize::MIN / 2,
-            Action::Bottom => isize::MAX / 2,
-            _ => 0,
-        };
-        // The renderer clamps at the end of the text.
-        *scroll = (*scroll as isize).saturating_add(d).clamp(0, 100_000) as usize;
     }
 
     // ----- focus and cursors ---------------------------------------------
@@ -842,10 +811,6 @@ impl App {
         let d: isize = if down { 3 } else { -3 };
         match &mut self.overlay {
             Overlay::None => {}
-            Overlay::Help { scroll } | Overlay::Trace { scroll } => {
-                *scroll = (*scroll as isize + d).max(0) as usize;
-                return;
-            }
             Overlay::Search(s) => {
                 s.list.cursor = step_index(s.list.cursor, d, s.hits.len());
                 return;

@@ -111,3 +111,80 @@ pub fn frame(
         inner.height - 2,
     ))
 }
+
+/// Wraps `text` to `w` columns as lines of one style, indented.
+pub fn wrapped(
+    text: &str,
+    w: usize,
+    indent: usize,
+    style: ratatui::style::Style,
+) -> Vec<ratatui::text::Line<'static>> {
+    use ratatui::text::{Line, Span};
+    let pad = " ".repeat(indent);
+    super::width::wrap(text, w.saturating_sub(indent))
+        .into_iter()
+        .map(|r| {
+            Line::from(vec![
+                Span::raw(pad.clone()),
+                Span::styled(text[r].to_string(), style),
+            ])
+        })
+        .collect()
+}
+
+/// Scrolls a text popup (help, trace) by a navigation action. False when
+/// the action closes it.
+pub fn scroll_text(app: &App, scroll: &mut usize, a: Action) -> bool {
+    if matches!(a, Action::Close) {
+        return false;
+    }
+    let page = app.size.height.saturating_sub(8) as usize;
+    let d = step(a, page).unwrap_or(0);
+    // The renderer clamps at the end of the text.
+    *scroll = (*scroll as isize).saturating_add(d).clamp(0, 100_000) as usize;
+    true
+}
+
+/// The mouse wheel on a text popup.
+pub fn wheel_text(scroll: &mut usize, d: isize) {
+    *scroll = (*scroll as isize + d).max(0) as usize;
+}
+
+/// Draws a scrollable popup of pre-wrapped lines.
+pub fn text(
+    app: &App,
+    buf: &mut Buffer,
+    a: Rect,
+    title: &str,
+    lines: &[ratatui::text::Line<'static>],
+    scroll: usize,
+) {
+    use ratatui::text::Span;
+    use ratatui::widgets::{Block, Widget};
+    let t = &app.cfg.theme;
+    let inner_h = a.height.saturating_sub(2) as usize;
+    let max_scroll = lines.len().saturating_sub(inner_h);
+    let scroll = scroll.min(max_scroll);
+    let more = if max_scroll > 0 {
+        format!(" {}/{} ", scroll + inner_h.min(lines.len()), lines.len())
+    } else {
+        String::new()
+    };
+    let block = Block::bordered()
+        .border_style(t.border_focus)
+        .style(t.popup)
+        .title(Span::styled(title.to_string(), t.title))
+        .title_bottom(Span::styled(more, t.dim));
+    let inner = block.inner(a);
+    block.render(a, buf);
+    for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
+        super::ui::put_line(
+            buf,
+            inner.x,
+            inner.y + i as u16,
+            inner.width,
+            l.spans.clone(),
+            t.popup,
+        );
+    }
+}

@@ -1,21 +1,21 @@
-//! Popups over the panes: help, trace, code search, record picker and the
-//! list editor. The self-contained popups (similar cases, taught aliases)
-//! draw themselves (see `tui::popup`).
+//! Popups over the panes: code search, record picker and the list editor.
+//! The self-contained popups (help, trace, similar cases, taught aliases,
+//! index browser, page text) draw themselves (see `tui::popup`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Widget};
 use ratatui::Frame;
 
 use super::{fit_span, put_line, put_row};
-use crate::i18n::{self, Msg};
+use crate::i18n;
 use crate::record::Track;
 use crate::tr;
-use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::app::{App, Overlay};
 use crate::tui::keymap::Mode;
 use crate::tui::layout::popup;
+use crate::tui::popup::wrapped;
 use crate::tui::width;
 
 /// Where the current popup goes in `area`.
@@ -23,8 +23,6 @@ pub fn area(app: &App, area: Rect) -> Rect {
     let (w, h) = (area.width, area.height);
     match &app.overlay {
         Overlay::None => Rect::default(),
-        Overlay::Help { .. } => popup(area, 84, h.saturating_sub(2)),
-        Overlay::Trace { .. } => popup(area, w.saturating_sub(6).min(140), h.saturating_sub(2)),
         Overlay::Search(_) => popup(
             area,
             w.saturating_sub(4).min(120),
@@ -57,14 +55,6 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
     unstraddle(frame.buffer_mut(), a);
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help { scroll } => {
-            let lines = help_lines(app, a.width.saturating_sub(2) as usize);
-            text_popup(frame, app, a, tr!(app.cfg.lang, HelpTitle), &lines, *scroll);
-        }
-        Overlay::Trace { scroll } => {
-            let (title, lines) = trace_lines(app, a.width.saturating_sub(2) as usize);
-            text_popup(frame, app, a, &title, &lines, *scroll);
-        }
         Overlay::Search(_) => search(frame, app, a),
         Overlay::Picker(_) => picker(frame, app, a),
         Overlay::Edit(ed) => {
@@ -120,222 +110,6 @@ fn unstraddle(buf: &mut ratatui::buffer::Buffer, a: Rect) {
             }
         }
     }
-}
-
-/// A scrollable popup of pre-wrapped lines.
-fn text_popup(
-    frame: &mut Frame,
-    app: &App,
-    a: Rect,
-    title: &str,
-    lines: &[Line<'static>],
-    scroll: usize,
-) {
-    let t = &app.cfg.theme;
-    let inner_h = a.height.saturating_sub(2) as usize;
-    let max_scroll = lines.len().saturating_sub(inner_h);
-    let scroll = scroll.min(max_scroll);
-    let more = if max_scroll > 0 {
-        format!(" {}/{} ", scroll + inner_h.min(lines.len()), lines.len())
-    } else {
-        String::new()
-    };
-    let block = Block::bordered()
-        .border_style(t.border_focus)
-        .style(t.popup)
-        .title(Span::styled(title.to_string(), t.title))
-        .title_bottom(Span::styled(more, t.dim));
-    let inner = block.inner(a);
-    let buf = frame.buffer_mut();
-    block.render(a, buf);
-    for (i, l) in lines.iter().skip(scroll).take(inner_h).enumerate() {
-        put_line(
-            buf,
-            inner.x,
-            inner.y + i as u16,
-            inner.width,
-            l.spans.clone(),
-            t.popup,
-        );
-    }
-}
-
-/// Wraps `text` to `w` columns as lines of one style, indented.
-fn wrapped(text: &str, w: usize, indent: usize, style: Style) -> Vec<Line<'static>> {
-    let pad = " ".repeat(indent);
-    width::wrap(text, w.saturating_sub(indent))
-        .into_iter()
-        .map(|r| {
-            Line::from(vec![
-                Span::raw(pad.clone()),
-                Span::styled(text[r].to_string(), style),
-            ])
-        })
-        .collect()
-}
-
-fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
-    let t = &app.cfg.theme;
-    let lang = app.cfg.lang;
-    let km = &app.cfg.keymap;
-    let mut out = Vec::new();
-    let groups = [
-        (Mode::Normal, Msg::HelpNormal),
-        (Mode::Edit, Msg::HelpEdit),
-        (Mode::Search, Msg::HelpSearch),
-        (Mode::Picker, Msg::HelpPicker),
-        (Mode::Help, Msg::HelpPopups),
-        (Mode::Similar, Msg::HelpSimilar),
-        (Mode::Aliases, Msg::HelpAliases),
-        (Mode::Locate, Msg::HelpLocate),
-        (Mode::Pages, Msg::HelpPages),
-    ];
-    for (mode, title) in groups {
-        let title = title.text(lang);
-        out.push(Line::from(Span::styled(
-            width::truncate(title, w),
-            t.header,
-        )));
-        for (action, keys) in km.bindings(mode) {
-            let ks = keys
-                .iter()
-                .map(|k| k.to_string())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let mut left = w;
-            let spans = vec![
-                fit_span("  ", &mut left, t.base),
-                fit_span(&width::fit(&ks, 22), &mut left, t.code),
-                fit_span(" ", &mut left, t.base),
-                fit_span(&action.description(lang), &mut left, t.popup),
-            ];
-            out.push(Line::from(spans));
-        }
-        out.push(Line::default());
-    }
-    out.push(Line::from(Span::styled(tr!(lang, HelpLegend), t.header)));
-    for l in [
-        Msg::HelpLegendStatus,
-        Msg::HelpLegendOrigin,
-        Msg::HelpLegendMarks,
-        Msg::HelpLegendTrainer,
-    ] {
-        let l = l.text(lang);
-        out.push(Line::from(Span::styled(width::truncate(l, w), t.popup)));
-    }
-    out.push(Line::from(Span::styled(
-        width::truncate(tr!(lang, HelpKeysFile), w),
-        t.dim,
-    )));
-    out
-}
-
-fn trace_lines(app: &App, w: usize) -> (String, Vec<Line<'static>>) {
-    let t = &app.cfg.theme;
-    let lang = app.cfg.lang;
-    let Focus::Stage(track, kind) = app.focus else {
-        return (tr!(lang, TraceTitle).into(), vec![]);
-    };
-    let title = tr!(
-        lang,
-        TraceTitleOf,
-        track = i18n::track_name(lang, track),
-        stage = i18n::stage_title(lang, kind)
-    );
-    let mut out = Vec::new();
-    let Some(s) = app.run().stage(track, kind) else {
-        return (title, out);
-    };
-    let kv = |k: Msg, v: String| {
-        Line::from(vec![
-            Span::styled(width::fit(k.text(lang), 10), t.header),
-            Span::styled(width::truncate(&v, w.saturating_sub(10)), t.popup),
-        ])
-    };
-    let (_, word, _) = super::status_mark(app, s.status, true);
-    out.push(kv(
-        Msg::TraceStatus,
-        tr!(
-            lang,
-            TraceStatusLine,
-            status = word,
-            off = if s.enabled {
-                ""
-            } else {
-                tr!(lang, TraceSwitchedOff)
-            },
-            runs = s.runs,
-            n = s.items.len()
-        ),
-    ));
-    if let Some(e) = &s.error {
-        out.extend(wrapped(&tr!(lang, TraceError, e = e), w, 0, t.error));
-    }
-    match &s.trace {
-        None => out.push(Line::from(Span::styled(tr!(lang, TraceNotRun), t.dim))),
-        Some(trace) => {
-            out.push(kv(Msg::TraceMethod, trace.method.label()));
-            out.push(kv(
-                Msg::TraceStarted,
-                trace.started.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            ));
-            out.push(kv(Msg::TraceElapsed, format!("{:.1} ms", trace.elapsed_ms)));
-            for n in &trace.notes {
-                out.extend(wrapped(&format!("· {n}"), w, 0, t.popup));
-            }
-            for (i, c) in trace.calls.iter().enumerate() {
-                out.push(Line::default());
-                out.push(Line::from(Span::styled(
-                    width::truncate(&tr!(lang, TraceCall, n = i + 1, agent = c.agent), w),
-                    t.title,
-                )));
-                let prob = c
-                    .mean_prob
-                    .map(|p| tr!(lang, TraceMeanProb, p = format!("{p:.2}")))
-                    .unwrap_or_default();
-                out.push(kv(
-                    Msg::TraceTokens,
-                    tr!(
-                        lang,
-                        TraceTokensLine,
-                        prompt = c.prompt_tokens,
-                        cached = c.cached_tokens,
-                        generated = c.generated_tokens,
-                        ms = format!("{:.1}", c.elapsed_ms),
-                        prob = prob
-                    ),
-                ));
-                if let Some(g) = &c.grammar {
-                    out.push(Line::from(Span::styled(tr!(lang, TraceGrammar), t.header)));
-                    for l in g.lines() {
-                        out.extend(wrapped(l, w, 2, t.code));
-                    }
-                }
-                out.push(Line::from(Span::styled(tr!(lang, TracePrompt), t.header)));
-                for l in c.prompt.lines() {
-                    out.extend(wrapped(l, w, 2, t.popup));
-                }
-                out.push(Line::from(Span::styled(
-                    tr!(lang, TraceRawOutput),
-                    t.header,
-                )));
-                for l in c.raw_output.lines() {
-                    out.extend(wrapped(l, w, 2, t.stream));
-                }
-            }
-        }
-    }
-    if let Some(st) = app.stream.get(&(track, kind)) {
-        out.push(Line::default());
-        out.push(Line::from(Span::styled(
-            tr!(lang, TraceStreaming),
-            t.status_running,
-        )));
-        for l in st.lines() {
-            out.extend(wrapped(l, w, 2, t.stream));
-        }
-    }
-    (title, out)
 }
 
 fn input_line(app: &App, query: &str, prefilled: bool) -> Vec<Span<'static>> {
