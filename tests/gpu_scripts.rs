@@ -24,7 +24,10 @@ fn the_check_names_what_is_missing_and_plans_when_complete() {
     let out = run(dir.path());
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bundle/run.sh") && err.contains("ccl25-unlabelled.json"), "{err}");
+    assert!(
+        err.contains("bundle/run.sh") && err.contains("ccl25-unlabelled.json"),
+        "{err}"
+    );
     assert!(err.contains("gpu-prepare.sh"), "{err}");
     for p in [
         "bundle/run.sh",
@@ -44,7 +47,11 @@ fn the_check_names_what_is_missing_and_plans_when_complete() {
         std::fs::write(f, "").unwrap();
     }
     let out = run(dir.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("200 records"));
 }
 
@@ -66,7 +73,11 @@ fn figures_combine_both_benchmarks() {
         .arg(repo().join("examples/records/cardiology.jsonl"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let shared = &mut ours["shared"];
     shared["latency_ms_mean"] = 250.0.into();
@@ -83,21 +94,35 @@ fn figures_combine_both_benchmarks() {
     std::fs::write(d.join("llama.json"), llama.to_string()).unwrap();
     let out = Command::new("python3")
         .arg(repo().join("scripts/gpu-figures.py"))
-        .args([d.join("llama.json"), d.join("ours.json"), d.join("fig.json")])
+        .args([
+            d.join("llama.json"),
+            d.join("ours.json"),
+            d.join("fig.json"),
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("latency_s: 0.250 (aim ≤ 0.3: met)"), "{text}");
-    assert!(text.contains("records_per_s: 12.500 (aim ≥ 10.0: met)"), "{text}");
+    assert!(
+        text.contains("records_per_s: 12.500 (aim ≥ 10.0: met)"),
+        "{text}"
+    );
     assert!(text.contains("0.45 × llama-bench's 20000"), "{text}");
     assert!(text.contains("0.50 × llama-bench's 600"), "{text}");
     let fig: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("fig.json")).unwrap()).unwrap();
     assert_eq!(fig["gpu_memory_gb"], 2.0);
     // a llama-bench file without a generation run is an error, not a ratio of nothing
-    std::fs::write(d.join("llama.json"), r#"[{"n_prompt": 512, "n_gen": 0, "avg_ts": 1.0}]"#)
-        .unwrap();
+    std::fs::write(
+        d.join("llama.json"),
+        r#"[{"n_prompt": 512, "n_gen": 0, "avg_ts": 1.0}]"#,
+    )
+    .unwrap();
     let out = Command::new("python3")
         .arg(repo().join("scripts/gpu-figures.py"))
         .args([d.join("llama.json"), d.join("ours.json")])
