@@ -61,6 +61,11 @@ pub struct Defaults {
     /// the retrieval/learned choice.
     #[serde(default = "default_agreement")]
     pub min_agreement: f32,
+    /// A standardization answer replaces what retrieval (or the learned
+    /// model) chose for an item only when its probability reaches this;
+    /// under it the earlier choice stays.
+    #[serde(default = "default_overrule")]
+    pub overrule_confidence: f32,
 }
 
 impl Default for Defaults {
@@ -73,6 +78,7 @@ impl Default for Defaults {
             context: ContextMode::default(),
             votes: default_votes(),
             min_agreement: default_agreement(),
+            overrule_confidence: default_overrule(),
         }
     }
 }
@@ -91,6 +97,9 @@ fn default_votes() -> usize {
 }
 fn default_agreement() -> f32 {
     0.5
+}
+fn default_overrule() -> f32 {
+    0.9
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

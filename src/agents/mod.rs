@@ -400,7 +400,14 @@ impl Agents {
                 Err(format!("answer cut short ({:?})", c.finish))
             } else {
                 match task {
-                    Task::Standardize(t) => t.apply(ctx, job.track, &decided, &job.items, low),
+                    Task::Standardize(t) => t.apply(
+                        ctx,
+                        job.track,
+                        &decided,
+                        &job.items,
+                        low,
+                        self.cfg.defaults.overrule_confidence,
+                    ),
                     Task::Mine(t) => t.apply(&job.items, &decided, low),
                     Task::Prioritize(t) => {
                         t.apply(&job.items, decided.first().and_then(Option::as_ref), low)

@@ -236,25 +236,25 @@ impl Task {
         answers: &[Option<Completion>],
         retrieval: &[Item],
         low: f32,
+        overrule: f32,
     ) -> Result<Vec<Item>, String> {
         let term = ctx.matcher(track).terminology();
         let mut answers = answers.iter();
         let mut out: Vec<Item> = Vec::new();
+        let earlier = |raw: &str| -> Vec<Item> {
+            retrieval
+                .iter()
+                .filter(|i| i.source.as_deref() == Some(raw))
+                .cloned()
+                .collect()
+        };
         for slot in &self.slots {
             let new: Vec<Item> = match slot {
                 Slot::Settled(items) => items.clone(),
                 Slot::Open { raw, span, choices } => {
                     let Some(c) = answers.next().ok_or("fewer answers than items")? else {
-                        let kept: Vec<Item> = retrieval
-                            .iter()
-                            .filter(|i| i.source.as_deref() == Some(raw.as_str()))
-                            .cloned()
-                            .collect();
-                        for it in kept {
-                            if it.code.is_none() || !out.iter().any(|o| o.code == it.code) {
-                                out.push(it);
-                            }
-                        }
+                        // No agreed answer: the earlier choice stays.
+                        out_push(&mut out, earlier(raw));
                         continue;
                     };
                     let (letter, range) = string_value(&c.text, "pick")
@@ -267,6 +267,25 @@ impl Task {
                         .iter()
                         .position(|l| *l == letter)
                         .and_then(|i| choices.get(i));
+                    // An unsure answer that differs from the earlier choice
+                    // does not overrule it.
+                    let kept = earlier(raw);
+                    let same = |c: &Choice| {
+                        let mut a: Vec<&str> = c
+                            .entries
+                            .iter()
+                            .map(|(e, _)| term.entry(*e).code.as_str())
+                            .collect();
+                        let mut b: Vec<&str> =
+                            kept.iter().filter_map(|i| i.code.as_deref()).collect();
+                        a.sort_unstable();
+                        b.sort_unstable();
+                        a == b
+                    };
+                    if p < overrule && !kept.is_empty() && !chosen.is_some_and(same) {
+                        out_push(&mut out, kept);
+                        continue;
+                    }
                     match chosen {
                         Some(choice) => choice
                             .entries
@@ -291,12 +310,117 @@ impl Task {
                     }
                 }
             };
-            for it in new {
-                if it.code.is_none() || !out.iter().any(|o| o.code == it.code) {
-                    out.push(it);
-                }
-            }
+            out_push(&mut out, new);
         }
         Ok(out)
+    }
+}
+
+/// Appends the items whose code is not listed yet.
+fn out_push(out: &mut Vec<Item>, items: Vec<Item>) {
+    for it in items {
+        if it.code.is_none() || !out.iter().any(|o| o.code == it.code) {
+            out.push(it);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::search::Matcher;
+    use crate::terminology::CodeSystem;
+
+    fn answer(letter: &str, p: f32) -> Option<Completion> {
+        let text = format!("{{\"pick\":\"{letter}\"}}");
+        Some(Completion {
+            tokens: vec![text.clone()],
+            token_probs: vec![p],
+            text,
+            ..Default::default()
+        })
+    }
+
+    /// An answer that differs from the earlier (retrieval or learned) choice
+    /// replaces it only when the model is sure enough.
+    #[test]
+    fn an_unsure_answer_does_not_overrule_the_earlier_choice() {
+        let d = Terminology::from_pairs(
+            CodeSystem::Icd10,
+            "d",
+            &[("I20.000", "不稳定型心绞痛"), ("I20.900", "心绞痛")],
+        );
+        let p = Terminology::from_pairs(CodeSystem::Icd9Cm3, "p", &[("88.5500", "冠脉造影")]);
+        let ctx = CodingContext::new(
+            Matcher::in_memory(Arc::new(d)).unwrap(),
+            Matcher::in_memory(Arc::new(p)).unwrap(),
+        );
+        let term = ctx.matcher(Track::Diagnosis).terminology();
+        let idx = |code: &str| {
+            (0..term.len())
+                .find(|&i| term.entry(i).code == code)
+                .unwrap()
+        };
+        let span = Span {
+            section: 0,
+            start: 0,
+            end: 9,
+        };
+        let task = Task {
+            field: "出院诊断".into(),
+            slots: vec![Slot::Open {
+                raw: "心绞痛".into(),
+                span,
+                choices: vec![
+                    Choice {
+                        entries: vec![(idx("I20.900"), span)],
+                    },
+                    Choice {
+                        entries: vec![(idx("I20.000"), span)],
+                    },
+                ],
+            }],
+        };
+        let earlier = vec![item(term, idx("I20.900"), 0.8, span, "心绞痛")];
+        let codes = |items: Vec<Item>| -> Vec<String> {
+            items.into_iter().filter_map(|i| i.code).collect()
+        };
+        let unsure = task
+            .apply(
+                &ctx,
+                Track::Diagnosis,
+                &[answer("b", 0.6)],
+                &earlier,
+                0.5,
+                0.9,
+            )
+            .unwrap();
+        assert_eq!(codes(unsure), ["I20.900"]);
+        let sure = task
+            .apply(
+                &ctx,
+                Track::Diagnosis,
+                &[answer("b", 0.95)],
+                &earlier,
+                0.5,
+                0.9,
+            )
+            .unwrap();
+        assert_eq!(codes(sure), ["I20.000"]);
+        // agreeing with the earlier choice needs no such confidence
+        let agree = task
+            .apply(
+                &ctx,
+                Track::Diagnosis,
+                &[answer("a", 0.6)],
+                &earlier,
+                0.5,
+                0.9,
+            )
+            .unwrap();
+        assert_eq!(codes(agree.clone()), ["I20.900"]);
+        assert_eq!(agree[0].origin, Origin::Agent);
     }
 }
