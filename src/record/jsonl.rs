@@ -51,19 +51,26 @@ pub(crate) fn load_lines(text: &str, c: &mut Collector) {
         if line.trim().is_empty() {
             continue;
         }
-        let position = format!("line {lineno}");
-        match serde_json::from_str::<Item>(line) {
-            Ok(item) => push_item(item, position, c),
-            Err(e) => c.error(
-                &position,
-                None,
-                format!(
-                    "line {lineno} column {}: {}; line skipped",
-                    e.column(),
-                    describe_error(&e)
-                ),
+        load_line(line, lineno, c);
+    }
+}
+
+/// Loads one non-empty line, number `lineno`: its record, or an error with
+/// line and column (the line is skipped). Shared by the whole-file and the
+/// streaming readers.
+pub(crate) fn load_line(line: &str, lineno: usize, c: &mut Collector) {
+    let position = format!("line {lineno}");
+    match serde_json::from_str::<Item>(line) {
+        Ok(item) => push_item(item, position, c),
+        Err(e) => c.error(
+            &position,
+            None,
+            format!(
+                "line {lineno} column {}: {}; line skipped",
+                e.column(),
+                describe_error(&e)
             ),
-        }
+        ),
     }
 }
 

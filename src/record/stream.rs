@@ -442,26 +442,13 @@ impl LineReader {
             }
             self.line_no += 1;
             let lineno = self.line_no;
-            let position = format!("line {lineno}");
             let mut c = Collector::new(&self.path, jsonl::ID_FIELD);
             let line = String::from_utf8_lossy(&self.buf);
             let line = line.trim_end_matches(['\n', '\r']);
             if line.trim().is_empty() {
                 continue;
             }
-            let text = replace_non_finite(line);
-            match serde_json::from_str::<Item>(&text) {
-                Ok(item) => jsonl::push_item(item, position, &mut c),
-                Err(e) => c.error(
-                    &position,
-                    None,
-                    format!(
-                        "line {lineno} column {}: {}; line skipped",
-                        e.column(),
-                        describe_error(&e)
-                    ),
-                ),
-            }
+            jsonl::load_line(&replace_non_finite(line), lineno, &mut c);
             return Some(Batch::from_collector(c));
         }
     }
