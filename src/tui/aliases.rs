@@ -211,14 +211,11 @@ impl Popup for AliasPopup {
     }
 
     fn click(&mut self, area: Rect, row: u16) {
-        let first = area.y + 3;
-        if row < first {
-            return;
-        }
         let h = popup::list_height(area);
-        let i = popup::offset(self.cursor, h) + (row - first) as usize;
-        if i < self.rows.len() {
-            self.cursor = i;
+        if let Some(i) = popup::clicked_row(area, row, self.cursor, h) {
+            if i < self.rows.len() {
+                self.cursor = i;
+            }
         }
     }
 

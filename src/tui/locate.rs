@@ -408,14 +408,11 @@ impl Popup for LocatePopup {
     }
 
     fn click(&mut self, area: Rect, row: u16) {
-        let first = area.y + 3;
-        if row < first {
-            return;
-        }
         let h = popup::list_height(area).saturating_sub(2);
-        let r = popup::offset(self.cursor, h) + (row - first) as usize;
-        if r < self.rows().len() {
-            self.cursor = r;
+        if let Some(r) = popup::clicked_row(area, row, self.cursor, h) {
+            if r < self.rows().len() {
+                self.cursor = r;
+            }
         }
     }
 

@@ -50,6 +50,13 @@ pub fn offset(cursor: usize, h: usize) -> usize {
     (cursor + 1).saturating_sub(h.max(1))
 }
 
+/// The list row under screen row `row` of a popup of `area` whose list is
+/// `h` rows high and scrolled to show `cursor`; `None` above the list.
+pub fn clicked_row(area: Rect, row: u16, cursor: usize, h: usize) -> Option<usize> {
+    let first = area.y + 3;
+    (row >= first).then(|| offset(cursor, h) + (row - first) as usize)
+}
+
 /// How far a navigation action moves a popup's cursor on a list `page`
 /// rows high.
 pub fn step(a: Action, page: usize) -> Option<isize> {

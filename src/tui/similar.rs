@@ -230,12 +230,10 @@ impl Popup for SimilarPopup {
     }
 
     fn click(&mut self, area: Rect, row: u16) {
-        let first = area.y + 3;
-        if row < first {
-            return;
-        }
         let h = popup::list_height(area);
-        let r = popup::offset(self.cursor_row(), h) + (row - first) as usize;
+        let Some(r) = popup::clicked_row(area, row, self.cursor_row(), h) else {
+            return;
+        };
         if let Some(i) = self.codes.iter().position(|&c| c == r) {
             self.cursor = i;
         }
