@@ -118,6 +118,15 @@ fn examples_follow_gold_codes_prompts_and_grammar() {
         );
         let v: serde_json::Value = serde_json::from_str(&e.answer).unwrap();
         assert!(v.is_object());
+        // the record prefix ends before the question, and the answer's
+        // schema names the answer's key
+        let prefix: String = e.prompt.chars().take(e.prefix_chars).collect();
+        assert!(
+            prefix.contains("【病案 S") && !prefix.contains("【任务】"),
+            "{prefix}"
+        );
+        let key = v.as_object().unwrap().keys().next().unwrap();
+        assert!(e.schema["properties"].get(key).is_some(), "{}", e.schema);
     }
     // the mined angiography is gold: done = y
     assert!(by_role["mine_procedure"]

@@ -16,6 +16,7 @@ pub mod prioritize;
 pub mod prompt;
 pub mod question;
 pub mod role;
+pub mod score;
 pub mod sft;
 pub mod standardize;
 pub mod validate;

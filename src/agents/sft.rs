@@ -39,8 +39,13 @@ pub struct Example {
     pub split: &'static str,
     /// Everything before the answer: record prefix + the role's question.
     pub prompt: String,
+    /// Characters of `prompt` that are the record prefix (shared by the
+    /// record's questions; a scorer evaluates it once for all of them).
+    pub prefix_chars: usize,
     /// The answer JSON, as the grammar allows it.
     pub answer: String,
+    /// JSON schema of the answer (the agent's grammar is made from it).
+    pub schema: serde_json::Value,
 }
 
 /// What one role's export holds.
@@ -129,6 +134,7 @@ impl Exporter<'_> {
                 let prefix = record_prompt(self.prompts, &shown, self.budget, &|s| {
                     Ok(s.chars().count())
                 })?;
+                let schema = q.schema.clone();
                 let prompt = format!(
                     "{}{}",
                     prefix.text,
@@ -156,8 +162,10 @@ impl Exporter<'_> {
                     role: role.name(),
                     record_id: r.id.clone(),
                     split,
+                    prefix_chars: prefix.text.chars().count(),
                     prompt,
                     answer,
+                    schema,
                 });
             }
         }

@@ -40,6 +40,11 @@ pub struct AgentArgs {
     /// `validate` (both tracks) or `validate_procedure`; repeatable.
     #[arg(long, value_name = "AGENT")]
     pub agent_off: Vec<String>,
+    /// Give one agent a LoRA adapter (a GGUF made by
+    /// `scripts/train-lora.py`), overriding the agents file, e.g.
+    /// `prioritize_diagnosis=adapters/principal.gguf`; repeatable.
+    #[arg(long, value_name = "AGENT=GGUF")]
+    pub adapter: Vec<String>,
 }
 
 /// Loads a code table as coding uses it: the importer, then the clinical
@@ -231,6 +236,29 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
         for r in roles {
             cfg.agent.entry(r.name().to_string()).or_default().enabled = false;
         }
+    }
+    for spec in &args.adapter {
+        let (name, file) = spec
+            .split_once('=')
+            .with_context(|| format!("--adapter {spec}: expected AGENT=FILE"))?;
+        let role = AgentRole::parse(name).with_context(|| {
+            let known: Vec<_> = AgentRole::ALL.iter().map(|r| r.name()).collect();
+            format!(
+                "--adapter {spec}: unknown agent (one of {})",
+                known.join(", ")
+            )
+        })?;
+        let file = std::path::absolute(file)?;
+        if !file.is_file() {
+            anyhow::bail!("--adapter {spec}: {} not found", file.display());
+        }
+        cfg.agent
+            .entry(role.name().to_string())
+            .or_insert_with(|| crate::agents::config::AgentSection {
+                enabled: true,
+                ..Default::default()
+            })
+            .adapter = Some(file);
     }
     let has_server = model.server.is_some();
     let model_path = model.path.clone();

@@ -27,6 +27,25 @@ pub enum SftCommand {
     /// Write per-role training examples from records with gold codes and
     /// normalization pair files.
     Export(ExportArgs),
+    /// Put exported examples to the model as their agents would and score
+    /// the answers (one role in isolation; compare with and without
+    /// `--adapter`).
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// Example files written by `sft export` (e.g. DIR/prioritize_diagnosis.val.jsonl).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Score at most this many examples per file (the first ones).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Write the scores as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub agents: context::AgentArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,7 +117,79 @@ fn pair_records(
 }
 
 pub fn run(args: SftArgs, tables: &TableArgs) -> anyhow::Result<()> {
-    let SftCommand::Export(args) = args.command;
+    match args.command {
+        SftCommand::Export(a) => export(a, tables),
+        SftCommand::Score(a) => score(a),
+    }
+}
+
+fn score(args: ScoreArgs) -> anyhow::Result<()> {
+    let cfg = context::agents_config(&args.agents)?.context(
+        "scoring needs a model: --model GGUF, --server URL or an agents file with [model]",
+    )?;
+    let mut agents = crate::agents::Agents::load(cfg)?;
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let mut all = serde_json::Map::new();
+    println!(
+        "{:<44} {:>8} {:>8} {:>9} {:>10} {:>9} {:>8}",
+        "file", "examples", "correct", "accuracy", "majority", "unparsed", "s/ex"
+    );
+    for f in &args.files {
+        let mut rows = crate::agents::score::read_examples(f)?;
+        if let Some(n) = args.limit {
+            rows.truncate(n);
+        }
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let s = agents.score_examples(&rows, &cancel, &mut |done, total| {
+            if tty {
+                eprint!("\r{}: {done}/{total}", f.display());
+            }
+        })?;
+        if tty {
+            eprintln!();
+        }
+        println!(
+            "{:<44} {:>8} {:>8} {:>9.3} {:>10.3} {:>9} {:>8.2}",
+            f.display().to_string(),
+            s.examples,
+            s.correct,
+            s.accuracy(),
+            s.majority_share,
+            s.unparsable,
+            s.seconds / s.examples.max(1) as f64
+        );
+        // per gold answer: for prioritization, answer 1 is the rules' choice
+        // (the list comes in the order the rules gave it)
+        let per: Vec<String> = s
+            .by_answer
+            .iter()
+            .map(|(a, (n, ok))| format!("{a} {ok}/{n}"))
+            .collect();
+        println!(
+            "    by gold answer: {}; votes {}, fallbacks {}",
+            per.join(", "),
+            s.votes,
+            s.fallbacks
+        );
+        let mut v = serde_json::to_value(&s)?;
+        v["accuracy"] = serde_json::json!(s.accuracy());
+        v["model"] = serde_json::json!(agents.model_name());
+        v["adapters"] = serde_json::json!(agents
+            .config()
+            .adapters()
+            .iter()
+            .map(|(r, p)| format!("{r}={}", p.display()))
+            .collect::<Vec<_>>());
+        all.insert(f.display().to_string(), v);
+    }
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&all)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn export(args: ExportArgs, tables: &TableArgs) -> anyhow::Result<()> {
     let (mut records, pairs) = super::learn::read_inputs(&args.files)?;
     let excluded = super::learn::ids_of(&args.exclude)?;
     let before = records.len();
