@@ -159,6 +159,24 @@ impl Agents {
         Ok(p)
     }
 
+    /// The request `role`'s agent sends for one question: its token budget,
+    /// temperature and adapter, the answer grammar, after the shared prefix.
+    fn role_request(&self, role: AgentRole, suffix: String, grammar: String) -> GenRequest {
+        let mut req = GenRequest::new(suffix)
+            .max_tokens(self.cfg.max_tokens(role))
+            .temperature(self.cfg.temperature(role))
+            .grammar(grammar);
+        if self
+            .cfg
+            .agent(role)
+            .and_then(|a| a.adapter.as_ref())
+            .is_some()
+        {
+            req.adapter = Some(role.name().to_string());
+        }
+        req
+    }
+
     /// Refines the no-model results of one stage with the agents, both
     /// tracks' questions in one batch. A failed or unparsable answer keeps
     /// the no-model result and says so in the trace.
@@ -266,18 +284,8 @@ impl Agents {
                         break;
                     }
                 };
-                let mut req = GenRequest::new(self.prompts.render(&template, q.context)?)
-                    .max_tokens(self.cfg.max_tokens(*role))
-                    .temperature(self.cfg.temperature(*role));
-                req.grammar = Some(grammar);
-                if self
-                    .cfg
-                    .agent(*role)
-                    .and_then(|a| a.adapter.as_ref())
-                    .is_some()
-                {
-                    req.adapter = Some(role.name().to_string());
-                }
+                let req =
+                    self.role_request(*role, self.prompts.render(&template, q.context)?, grammar);
                 // The samples differ by their seeds (derived from the
                 // request's place in the batch).
                 for _ in 0..votes {

@@ -179,20 +179,11 @@ impl Agents {
 
     /// The request the role's agent would send for this example's question.
     fn example_request(&self, row: &ExampleRow, prefix_bytes: usize) -> Result<GenRequest> {
-        let role = self.example_role(row)?;
-        let mut req = GenRequest::new(&row.prompt[prefix_bytes..])
-            .max_tokens(self.cfg.max_tokens(role))
-            .temperature(self.cfg.temperature(role))
-            .grammar(crate::llm::grammar_from_json_schema(&row.schema)?);
-        if self
-            .cfg
-            .agent(role)
-            .and_then(|a| a.adapter.as_ref())
-            .is_some()
-        {
-            req.adapter = Some(role.name().to_string());
-        }
-        Ok(req)
+        Ok(self.role_request(
+            self.example_role(row)?,
+            row.prompt[prefix_bytes..].to_string(),
+            crate::llm::grammar_from_json_schema(&row.schema)?,
+        ))
     }
 }
 
