@@ -141,10 +141,9 @@ impl AgentsConfig {
             .map_err(|e| Error::invalid(Location::file(path), format!("bad agents file: {e}")))?;
         for name in cfg.agent.keys() {
             if AgentRole::parse(name).is_none() {
-                let known: Vec<_> = AgentRole::ALL.iter().map(|r| r.name()).collect();
                 return Err(Error::invalid(
                     Location::file(path).field(format!("agent.{name}")),
-                    format!("unknown agent (known: {})", known.join(", ")),
+                    format!("unknown agent (known: {})", AgentRole::all_names()),
                 ));
             }
         }

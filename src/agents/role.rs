@@ -41,6 +41,11 @@ impl AgentRole {
         Self::ALL.into_iter().find(|r| r.name() == s)
     }
 
+    /// Every agent's name, comma-separated (for messages about a wrong one).
+    pub fn all_names() -> String {
+        Self::ALL.map(AgentRole::name).join(", ")
+    }
+
     /// The agent for a stage of a track, if that stage has one.
     pub fn for_stage(kind: StageKind, track: Track) -> Option<AgentRole> {
         Some(match (kind, track) {

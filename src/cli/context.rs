@@ -227,10 +227,9 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
             .filter(|r| r.name() == off || r.name().starts_with(&format!("{off}_")))
             .collect();
         if roles.is_empty() {
-            let known: Vec<_> = AgentRole::ALL.iter().map(|r| r.name()).collect();
             anyhow::bail!(
                 "--agent-off {off}: unknown agent (one of {}, or a stage name)",
-                known.join(", ")
+                AgentRole::all_names()
             );
         }
         for r in roles {
@@ -242,10 +241,9 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
             .split_once('=')
             .with_context(|| format!("--adapter {spec}: expected AGENT=FILE"))?;
         let role = AgentRole::parse(name).with_context(|| {
-            let known: Vec<_> = AgentRole::ALL.iter().map(|r| r.name()).collect();
             format!(
                 "--adapter {spec}: unknown agent (one of {})",
-                known.join(", ")
+                AgentRole::all_names()
             )
         })?;
         let file = std::path::absolute(file)?;
