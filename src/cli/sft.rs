@@ -130,6 +130,13 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
     let mut agents = crate::agents::Agents::load(cfg)?;
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let mut all = serde_json::Map::new();
+    let adapters: Vec<String> = agents
+        .config()
+        .adapters()
+        .iter()
+        .map(|(r, p)| format!("{r}={}", p.display()))
+        .collect();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     println!(
         "{:<44} {:>8} {:>8} {:>9} {:>10} {:>9} {:>8}",
         "file", "examples", "correct", "accuracy", "majority", "unparsed", "s/ex"
@@ -139,7 +146,6 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
         if let Some(n) = args.limit {
             rows.truncate(n);
         }
-        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let s = agents.score_examples(&rows, &cancel, &mut |done, total| {
             if tty {
                 eprint!("\r{}: {done}/{total}", f.display());
@@ -174,12 +180,7 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
         let mut v = serde_json::to_value(&s)?;
         v["accuracy"] = serde_json::json!(s.accuracy());
         v["model"] = serde_json::json!(agents.model_name());
-        v["adapters"] = serde_json::json!(agents
-            .config()
-            .adapters()
-            .iter()
-            .map(|(r, p)| format!("{r}={}", p.display()))
-            .collect::<Vec<_>>());
+        v["adapters"] = serde_json::json!(adapters);
         all.insert(f.display().to_string(), v);
     }
     if let Some(p) = &args.json {
