@@ -3,6 +3,7 @@
 
 mod tui_support;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use icdflow::i18n::Lang;
 use icdflow::pipeline::{Origin, StageKind, Status};
 use icdflow::record::Track;
@@ -10,7 +11,10 @@ use icdflow::session::SessionStore;
 use icdflow::tui::action::Action;
 use icdflow::tui::aliases::AliasPopup;
 use icdflow::tui::app::{App, Focus, Overlay};
+use icdflow::tui::editor::EditPopup;
+use icdflow::tui::picker::PickerPopup;
 use icdflow::tui::sample;
+use icdflow::tui::search::SearchPopup;
 use icdflow::tui::similar::SimilarPopup;
 use icdflow::tui::worker::InlineWorker;
 use tui_support::*;
@@ -55,9 +59,9 @@ fn editing_a_middle_stage_reruns_only_later_stages() {
 
     // Procedures, stage 3 (Prioritized): replace the list in the editor.
     press(&mut h.app, "J 3 e");
-    assert!(matches!(h.app.overlay, Overlay::Edit(_)));
+    assert!(h.app.overlay.get::<EditPopup>().is_some());
     // Clear whatever the stage produced, then type two items.
-    if let Overlay::Edit(ed) = &mut h.app.overlay {
+    if let Some(ed) = h.app.overlay.get_mut::<EditPopup>() {
         ed.area.select_all();
         ed.area.cut();
     }
@@ -182,13 +186,53 @@ fn insert_opens_the_editor_on_a_new_line() {
 }
 
 #[test]
+fn code_search_looks_up_once_per_batch_and_clicks_land_on_scrolled_rows() {
+    let rec = sample::record();
+    // Short enough that the hit list scrolls (6 rows).
+    let mut h = harness(Some(sample::finished_run(&rec)), 80, 14);
+    press(&mut h.app, "4 /");
+    let codes = |h: &Harness| -> Vec<String> {
+        let s = h.app.overlay.get::<SearchPopup>().unwrap();
+        s.hits.iter().map(|m| m.code.clone()).collect()
+    };
+    let prefilled = codes(&h);
+    // Typed keys only edit the query; the lookup waits for the pump.
+    for c in "I2".chars() {
+        h.app
+            .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    assert_eq!(h.app.overlay.get::<SearchPopup>().unwrap().query, "I2");
+    assert_eq!(codes(&h), prefilled, "no lookup before the pump");
+    h.app.pump();
+    let n = codes(&h).len();
+    assert_ne!(codes(&h), prefilled);
+    assert!(n >= 8, "{n} hits");
+    // Scroll well down the list, then click the row two above the cursor.
+    press(&mut h.app, &"down ".repeat(n - 1));
+    let s = h.app.overlay.get::<SearchPopup>().unwrap();
+    assert_eq!(s.cursor, n - 1);
+    let want = s.hits[n - 3].code.clone();
+    let text = screen(&h.app);
+    let row = text
+        .lines()
+        .position(|l| l.contains(&format!("│{want} ")))
+        .unwrap_or_else(|| panic!("{want} on screen:\n{text}"));
+    h.app.handle(Action::Click {
+        col: 10,
+        row: row as u16,
+    });
+    let s = h.app.overlay.get::<SearchPopup>().unwrap();
+    assert_eq!(s.hits[s.cursor].code, want);
+}
+
+#[test]
 fn code_search_sets_the_focused_item() {
     let rec = sample::record();
     let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
     // Diagnoses, Codes, third item; search by code prefix.
     press(&mut h.app, "4 j j /");
     type_text(&mut h.app, "I10.x00x00");
-    let Overlay::Search(s) = &h.app.overlay else {
+    let Some(s) = h.app.overlay.get::<SearchPopup>() else {
         panic!("search is open")
     };
     assert_eq!(s.hits.first().map(|m| m.code.as_str()), Some("I10.x00x002"));
@@ -203,7 +247,7 @@ fn code_search_sets_the_focused_item() {
     press(&mut h.app, "/");
     type_text(&mut h.app, "I20-I25");
     press(&mut h.app, "enter");
-    assert!(matches!(h.app.overlay, Overlay::Search(_)));
+    assert!(h.app.overlay.get::<SearchPopup>().is_some());
     press(&mut h.app, "esc");
     // Tab inserts below instead of replacing.
     press(&mut h.app, "/");
@@ -257,7 +301,7 @@ fn unknown_codes_are_never_output() {
     let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
     // The coder types a code the table does not have.
     press(&mut h.app, "4 e");
-    if let Overlay::Edit(ed) = &mut h.app.overlay {
+    if let Some(ed) = h.app.overlay.get_mut::<EditPopup>() {
         ed.area.select_all();
         ed.area.cut();
     }
@@ -407,9 +451,9 @@ fn picker_filters_by_id_and_text_and_opens() {
         24,
         |_| {},
     );
-    assert!(matches!(h.app.overlay, Overlay::Picker(_)));
+    assert!(h.app.overlay.get::<PickerPopup>().is_some());
     type_text(&mut h.app, "头晕");
-    let Overlay::Picker(p) = &h.app.overlay else {
+    let Some(p) = h.app.overlay.get::<PickerPopup>() else {
         panic!()
     };
     assert_eq!(p.hits, [1]);
@@ -609,7 +653,7 @@ fn accepted_standardize_items_teach_the_alias_memory() {
     );
     // The list editor: coding 2型糖尿病 on its line.
     press(&mut h.app, "e");
-    if let Overlay::Edit(ed) = &mut h.app.overlay {
+    if let Some(ed) = h.app.overlay.get_mut::<EditPopup>() {
         ed.area.move_cursor(ratatui_textarea::CursorMove::Bottom);
         ed.area.move_cursor(ratatui_textarea::CursorMove::End);
     }
@@ -819,7 +863,7 @@ fn index_browser_opens_the_tabular_view_and_refuses_what_it_cannot_take() {
     assert!(matches!(h.app.overlay, Overlay::Popup(_)), "stays open");
     // Tab: the lead term's code in the code search (hierarchy and notes).
     press(&mut h.app, "up tab");
-    let Overlay::Search(s) = &h.app.overlay else {
+    let Some(s) = h.app.overlay.get::<SearchPopup>() else {
         panic!("the code search is open")
     };
     assert_eq!(s.query, "I20.900");

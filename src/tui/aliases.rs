@@ -13,7 +13,6 @@ use ratatui::text::Span;
 
 use super::action::Action;
 use super::app::{App, Level, Overlay};
-use super::layout::popup;
 use super::popup::{self, Popup};
 use super::ui::{fit_span, put_line, put_row};
 use super::width;
@@ -203,19 +202,13 @@ impl Popup for AliasPopup {
     }
 
     fn area(&self, screen: Rect) -> Rect {
-        popup(
-            screen,
-            screen.width.saturating_sub(4).min(120),
-            screen.height.saturating_sub(2).min(30),
-        )
+        popup::centered(screen, 120, 30)
     }
 
     fn click(&mut self, area: Rect, row: u16) {
         let h = popup::list_height(area);
-        if let Some(i) = popup::clicked_row(area, row, self.cursor, h) {
-            if i < self.rows.len() {
-                self.cursor = i;
-            }
+        if let Some(i) = popup::clicked_row(area, row, self.cursor, h, self.rows.len()) {
+            self.cursor = i;
         }
     }
 

@@ -8,19 +8,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
-use ratatui_textarea::{CursorMove, TextArea};
 
 use super::action::Action;
 use super::aliases::{self, AliasPopup};
 use super::clipboard::ClipboardSink;
-use super::editlist::{item_line, parse_lines};
+use super::editor::EditPopup;
 use super::export;
 use super::help::HelpPopup;
 use super::keymap::{Key, Keymap, Mode};
 use super::layout::{self, LayoutParams, Screen};
+use super::picker::PickerPopup;
 use super::popup::Popup;
+use super::search::SearchPopup;
 use super::similar::SimilarPopup;
 use super::theme::Theme;
 use super::trace_view::TracePopup;
@@ -30,7 +31,6 @@ use crate::i18n::{self, Lang};
 use crate::learn::{LearnedModel, SharedCoderAliases};
 use crate::pipeline::{CodingContext, Event, Flag, Item, Origin, Run, StageKind, Status};
 use crate::record::{Record, Track};
-use crate::search::{Match, MatchOptions};
 use crate::session::{Holder, Locked, Session, SessionLock, SessionStore};
 use crate::tr;
 
@@ -67,47 +67,12 @@ pub enum Level {
     Error,
 }
 
-/// The list editor.
-pub struct Editor {
-    pub track: Track,
-    pub kind: StageKind,
-    pub area: TextArea<'static>,
-    /// The list when editing began (to keep untouched items as they were).
-    pub original: Vec<Item>,
-}
-
-/// The code search popup.
-#[derive(Debug, Clone)]
-pub struct SearchState {
-    pub query: String,
-    /// The query was prefilled: the first typed char replaces it.
-    pub prefilled: bool,
-    pub track: Track,
-    pub hits: Vec<Match>,
-    pub list: ListState,
-    /// The item a chosen code goes to.
-    pub target: Option<(Track, StageKind, usize)>,
-}
-
-/// The record picker.
-#[derive(Debug, Clone)]
-pub struct PickerState {
-    pub query: String,
-    /// Indices into the records, filtered.
-    pub hits: Vec<usize>,
-    pub list: ListState,
-    /// Records that have a saved session.
-    pub has_session: Vec<bool>,
-}
-
 /// What sits on top of the panes.
 pub enum Overlay {
     None,
-    Edit(Box<Editor>),
-    Search(SearchState),
-    Picker(PickerState),
-    /// A popup in its own file (help, trace, similar cases, taught aliases,
-    /// index browser, page text): see [`Popup`].
+    /// A popup in its own file (code search, record picker, list editor,
+    /// help, trace, similar cases, taught aliases, index browser, page
+    /// text): see [`Popup`].
     Popup(Box<dyn Popup>),
 }
 
@@ -132,6 +97,11 @@ impl Overlay {
     pub fn get<P: Popup>(&self) -> Option<&P> {
         let p: &dyn std::any::Any = self.popup()?;
         p.downcast_ref()
+    }
+
+    pub fn get_mut<P: Popup>(&mut self) -> Option<&mut P> {
+        let p: &mut dyn std::any::Any = self.popup_mut()?;
+        p.downcast_mut()
     }
 }
 
@@ -229,8 +199,6 @@ pub struct App {
     /// The record section the pane last scrolled to (the wheel may scroll
     /// away from it until the cursor moves).
     section_target: Option<usize>,
-    /// A popup's query changed since its results were computed.
-    query_dirty: bool,
     /// This process's lock on the open record's session.
     lock: Option<SessionLock>,
     /// Another coder holds the open record: it is shown, not saved.
@@ -280,7 +248,6 @@ impl App {
             should_quit: false,
             evidence_target: None,
             section_target: None,
-            query_dirty: false,
             lock: None,
             read_only: None,
         };
@@ -301,7 +268,7 @@ impl App {
             app.focus = Focus::Stage(Track::Diagnosis, StageKind::Map);
         }
         if (open.is_none() && app.records.len() > 1) || idx.is_none() {
-            app.open_picker();
+            PickerPopup::open(&mut app);
         }
         Ok(app)
     }
@@ -321,9 +288,6 @@ impl App {
     pub fn mode(&self) -> Mode {
         match &self.overlay {
             Overlay::None => Mode::Normal,
-            Overlay::Edit(_) => Mode::Edit,
-            Overlay::Search(_) => Mode::Search,
-            Overlay::Picker(_) => Mode::Picker,
             Overlay::Popup(p) => p.mode(),
         }
     }
@@ -395,61 +359,18 @@ impl App {
             self.handle(a);
             return;
         }
-        match &mut self.overlay {
-            Overlay::Edit(ed) => {
-                ed.area.input(ev);
-            }
-            Overlay::Search(_) | Overlay::Picker(_) => self.type_query(key),
-            o => {
-                o.popup_mut().map(|p| p.typed(key));
-            }
+        if let Some(p) = self.overlay.popup_mut() {
+            p.key_event(&ev);
         }
         self.after_input();
     }
 
     /// Pasted text (bracketed paste).
     pub fn paste(&mut self, text: &str) {
-        match &mut self.overlay {
-            Overlay::Edit(ed) => {
-                ed.area.insert_str(text);
-            }
-            Overlay::Search(_) | Overlay::Picker(_) => {
-                for c in text.chars().filter(|c| !c.is_control()) {
-                    self.type_query(Key::ch(c));
-                }
-            }
-            _ => {}
+        if let Some(p) = self.overlay.popup_mut() {
+            p.paste(text);
         }
         self.after_input();
-    }
-
-    fn type_query(&mut self, key: Key) {
-        let (query, prefilled) = match &mut self.overlay {
-            Overlay::Search(s) => (&mut s.query, Some(&mut s.prefilled)),
-            Overlay::Picker(p) => (&mut p.query, None),
-            _ => return,
-        };
-        let fresh = prefilled.map(std::mem::take).unwrap_or(false);
-        match (key.code, key.mods) {
-            (KeyCode::Char('u'), KeyModifiers::CONTROL) => query.clear(),
-            (KeyCode::Char(c), m) if !m.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                if fresh {
-                    query.clear();
-                }
-                query.push(c)
-            }
-            (KeyCode::Backspace, _) => {
-                if fresh {
-                    query.clear();
-                } else {
-                    query.pop();
-                }
-            }
-            _ => return,
-        }
-        // The lookup runs once per batch of typed keys (see `pump`), not
-        // once per key: fast typing and pastes stay smooth on big tables.
-        self.query_dirty = true;
     }
 
     /// Applies one action.
@@ -461,9 +382,6 @@ impl App {
             Action::Cancel => self.cancel_job(),
             _ => match &self.overlay {
                 Overlay::None => self.normal(action),
-                Overlay::Edit(_) => self.edit_mode(action),
-                Overlay::Search(_) => self.search_mode(action),
-                Overlay::Picker(_) => self.picker_mode(action),
                 Overlay::Popup(_) => self.popup_mode(action),
             },
         }
@@ -503,18 +421,18 @@ impl App {
             Action::FocusPrev => self.focus_cycle(-1),
             Action::Activate => match self.focus {
                 Focus::Record => self.toggle_section(self.record_view.cursor),
-                Focus::Stage(..) => self.open_editor(false),
+                Focus::Stage(..) => EditPopup::open(self, false),
             },
             Action::Step => self.start_job(JobKind::Step),
             Action::RunStale => self.start_job(JobKind::RunPending),
             Action::RunAll => self.start_job(JobKind::RunAll),
-            Action::Edit => self.open_editor(false),
-            Action::Insert => self.open_editor(true),
+            Action::Edit => EditPopup::open(self, false),
+            Action::Insert => EditPopup::open(self, true),
             Action::Delete => self.delete_item(),
             Action::MoveUp => self.move_item(-1),
             Action::MoveDown => self.move_item(1),
             Action::Accept => self.accept_item(),
-            Action::Search => self.open_search(),
+            Action::Search => SearchPopup::open(self),
             Action::ToggleStage => self.toggle_stage(),
             Action::Trace => match self.focus {
                 Focus::Stage(..) => TracePopup::open(self),
@@ -522,7 +440,7 @@ impl App {
             },
             Action::NextRecord => self.switch_record(1),
             Action::PrevRecord => self.switch_record(-1),
-            Action::Picker => self.open_picker(),
+            Action::Picker => PickerPopup::open(self),
             Action::Copy => {
                 let text = export::codes_text(self.run(), self.ctx.as_deref());
                 self.copy(text, tr!(self.cfg.lang, WhatFinalCodes));
@@ -553,24 +471,24 @@ impl App {
         }
     }
 
-    fn edit_mode(&mut self, a: Action) {
-        match a {
-            Action::Save => self.save_editor(),
-            Action::Close => {
-                self.overlay = Overlay::None;
-                self.say(i18n::Msg::StatusEditDiscarded, Level::Info);
-            }
-            _ => {}
-        }
-    }
-
-    /// Hands an action to the self-contained popup on top.
+    /// Hands an action to the popup on top.
     fn popup_mode(&mut self, a: Action) {
         let mut overlay = std::mem::replace(&mut self.overlay, Overlay::None);
         let keep = overlay.popup_mut().is_some_and(|p| p.handle(self, a));
         if keep && matches!(self.overlay, Overlay::None) {
             self.overlay = overlay;
         }
+    }
+
+    /// Lets the popup on top run the work its keys put off (see
+    /// [`Popup::idle`]). True when it changed something.
+    fn popup_idle(&mut self) -> bool {
+        let mut overlay = std::mem::replace(&mut self.overlay, Overlay::None);
+        let changed = overlay.popup_mut().is_some_and(|p| p.idle(self));
+        if matches!(self.overlay, Overlay::None) {
+            self.overlay = overlay;
+        }
+        changed
     }
 
     // ----- focus and cursors ---------------------------------------------
@@ -784,26 +702,9 @@ impl App {
     }
 
     fn click_popup(&mut self, _col: u16, row: u16) {
-        // Lists in popups: a click picks the row (the renderer puts the first
-        // row at the popup's top + 3).
         let area = super::ui::popup_area(self);
-        let first = area.y + 3;
-        if row < first {
-            return;
-        }
-        let i = (row - first) as usize;
-        match &mut self.overlay {
-            Overlay::Search(s) if s.list.offset + i < s.hits.len() => {
-                s.list.cursor = s.list.offset + i
-            }
-            Overlay::Picker(p) if p.list.offset + i < p.hits.len() => {
-                p.list.cursor = p.list.offset + i
-            }
-            o => {
-                if let Some(p) = o.popup_mut() {
-                    p.click(area, row);
-                }
-            }
+        if let Some(p) = self.overlay.popup_mut() {
+            p.click(area, row);
         }
     }
 
@@ -811,18 +712,6 @@ impl App {
         let d: isize = if down { 3 } else { -3 };
         match &mut self.overlay {
             Overlay::None => {}
-            Overlay::Search(s) => {
-                s.list.cursor = step_index(s.list.cursor, d, s.hits.len());
-                return;
-            }
-            Overlay::Picker(p) => {
-                p.list.cursor = step_index(p.list.cursor, d, p.hits.len());
-                return;
-            }
-            Overlay::Edit(ed) => {
-                ed.area.scroll((d as i16, 0));
-                return;
-            }
             o => {
                 if let Some(p) = o.popup_mut() {
                     p.wheel(d);
@@ -846,7 +735,7 @@ impl App {
                         .stage(ta.track, p.kind)
                         .map_or(0, |s| s.items.len());
                     let st = self.lists.entry((ta.track, p.kind)).or_default();
-                    st.cursor = step_index(st.cursor, d, n);
+                    st.cursor = super::popup::moved(st.cursor, d, n);
                     return;
                 }
             }
@@ -1060,18 +949,11 @@ impl App {
     /// each batch of input; tests call it after each key.
     pub fn pump(&mut self) -> bool {
         let mut any = false;
-        if std::mem::take(&mut self.query_dirty) {
-            any = true;
-            match self.overlay {
-                Overlay::Search(_) => self.refresh_search(),
-                Overlay::Picker(_) => self.refresh_picker(),
-                _ => {}
-            }
-        }
         while let Some(msg) = self.worker.try_recv() {
             any = true;
             self.on_worker(msg);
         }
+        any |= self.popup_idle();
         if any {
             self.after_input();
         }
@@ -1087,9 +969,6 @@ impl App {
             WorkerMsg::Ready { engine, ctx } => {
                 self.engine = EngineState::Ready(engine);
                 self.ctx = Some(ctx);
-                if matches!(self.overlay, Overlay::Search(_)) {
-                    self.refresh_search();
-                }
             }
             WorkerMsg::StartFailed(e) => {
                 let msg = tr!(self.cfg.lang, StatusEngineNotStarted, e = e);
@@ -1174,7 +1053,7 @@ impl App {
 
     // ----- editing -------------------------------------------------------
 
-    fn editable(&mut self) -> Option<(Track, StageKind)> {
+    pub(crate) fn editable(&mut self) -> Option<(Track, StageKind)> {
         let Focus::Stage(t, k) = self.focus else {
             self.say(i18n::Msg::StatusFocusList, Level::Info);
             return None;
@@ -1197,7 +1076,7 @@ impl App {
     /// [`App::commit`] of an edit that accepts or corrects items: in a
     /// Standardize list, each item it makes the coder's that keeps its raw
     /// text and has a code teaches the coder alias memory (raw text → code).
-    fn commit_teaching(&mut self, t: Track, k: StageKind, items: Vec<Item>, what: &str) {
+    pub(crate) fn commit_teaching(&mut self, t: Track, k: StageKind, items: Vec<Item>, what: &str) {
         let teach = if k == StageKind::Standardize {
             let before = self.items(t, k);
             aliases::teachable(&items, &before)
@@ -1243,72 +1122,11 @@ impl App {
         }
     }
 
-    fn items(&self, t: Track, k: StageKind) -> Vec<Item> {
+    pub(crate) fn items(&self, t: Track, k: StageKind) -> Vec<Item> {
         self.run()
             .stage(t, k)
             .map(|s| s.items.clone())
             .unwrap_or_default()
-    }
-
-    fn open_editor(&mut self, insert: bool) {
-        let Some((t, k)) = self.editable() else {
-            return;
-        };
-        let items = self.items(t, k);
-        let mut lines: Vec<String> = items.iter().map(item_line).collect();
-        let cursor = self.list_state(t, k).cursor;
-        let row = if insert {
-            let at = if items.is_empty() { 0 } else { cursor + 1 };
-            lines.insert(at, String::new());
-            at
-        } else {
-            cursor.min(lines.len().saturating_sub(1))
-        };
-        let mut area = TextArea::new(lines);
-        area.set_style(self.cfg.theme.popup);
-        area.set_cursor_style(self.cfg.theme.selected);
-        area.move_cursor(CursorMove::Jump(row as u16, 0));
-        if !insert {
-            area.move_cursor(CursorMove::End);
-        }
-        self.overlay = Overlay::Edit(Box::new(Editor {
-            track: t,
-            kind: k,
-            area,
-            original: items,
-        }));
-    }
-
-    fn save_editor(&mut self) {
-        let Overlay::Edit(ed) = std::mem::replace(&mut self.overlay, Overlay::None) else {
-            return;
-        };
-        let parsed = parse_lines(
-            ed.area.lines(),
-            &ed.original,
-            ed.track,
-            self.ctx.as_deref(),
-            self.cfg.lang,
-        );
-        if parsed.items == ed.original {
-            self.say(i18n::Msg::StatusNoChange, Level::Info);
-            return;
-        }
-        let n = parsed.items.len();
-        self.commit_teaching(
-            ed.track,
-            ed.kind,
-            parsed.items,
-            &tr!(
-                self.cfg.lang,
-                WhatEdited,
-                stage = i18n::stage_title(self.cfg.lang, ed.kind),
-                n = n
-            ),
-        );
-        if let Some(w) = parsed.warnings.first() {
-            self.set_status(w.clone(), Level::Warn);
-        }
     }
 
     fn delete_item(&mut self) {
@@ -1387,198 +1205,6 @@ impl App {
             tr!(self.cfg.lang, StatusStageOn, stage = stage)
         };
         self.set_status(msg, Level::Info);
-    }
-
-    // ----- code search -----------------------------------------------------
-
-    fn open_search(&mut self) {
-        let (track, target, query) = match self.focused_item() {
-            Some((t, k, c, item)) => (t, Some((t, k, c)), item.text.clone()),
-            None => match self.focus {
-                Focus::Stage(t, k) => (t, Some((t, k, 0)), String::new()),
-                Focus::Record => (Track::Diagnosis, None, String::new()),
-            },
-        };
-        self.overlay = Overlay::Search(SearchState {
-            prefilled: !query.is_empty(),
-            query,
-            track,
-            hits: Vec::new(),
-            list: ListState::default(),
-            target,
-        });
-        self.refresh_search();
-    }
-
-    fn refresh_search(&mut self) {
-        let Some(ctx) = self.ctx.clone() else { return };
-        let Overlay::Search(s) = &mut self.overlay else {
-            return;
-        };
-        let opts = MatchOptions {
-            limit: 50,
-            assignable_only: false,
-        };
-        s.hits = if s.query.trim().is_empty() {
-            Vec::new()
-        } else {
-            ctx.matcher(s.track).lookup(&s.query, &opts)
-        };
-        s.list = ListState::default();
-    }
-
-    fn search_mode(&mut self, a: Action) {
-        let step = popup_step(&a, self.size.height);
-        let Overlay::Search(s) = &mut self.overlay else {
-            return;
-        };
-        if let Some(d) = step {
-            s.list.cursor = step_index(s.list.cursor, d, s.hits.len());
-            return;
-        }
-        match a {
-            Action::Close => self.overlay = Overlay::None,
-            Action::SwitchTable => {
-                s.track = match s.track {
-                    Track::Diagnosis => Track::Procedure,
-                    Track::Procedure => Track::Diagnosis,
-                };
-                self.refresh_search();
-            }
-            Action::Select => self.apply_hit(false),
-            Action::InsertHit => self.apply_hit(true),
-            _ => {}
-        }
-    }
-
-    fn apply_hit(&mut self, insert: bool) {
-        let Overlay::Search(s) = &self.overlay else {
-            return;
-        };
-        let Some(hit) = s.hits.get(s.list.cursor).cloned() else {
-            self.say(i18n::Msg::StatusNoCodeSelected, Level::Info);
-            return;
-        };
-        let (search_track, target) = (s.track, s.target);
-        let Some((t, k, c)) = target else {
-            self.overlay = Overlay::None;
-            self.set_status(format!("{} {}", hit.code, hit.name), Level::Info);
-            return;
-        };
-        if t != search_track {
-            let msg = tr!(
-                self.cfg.lang,
-                StatusOtherTableCode,
-                code = hit.code,
-                track = i18n::track_name(self.cfg.lang, search_track)
-            );
-            self.set_status(msg, Level::Warn);
-            return;
-        }
-        let assignable = self
-            .ctx
-            .as_ref()
-            .map(|ctx| ctx.matcher(t).terminology().is_assignable(&hit.code))
-            .unwrap_or(false);
-        if !assignable {
-            let msg = tr!(self.cfg.lang, StatusHeading, code = hit.code);
-            self.set_status(msg, Level::Warn);
-            return;
-        }
-        if self.busy() {
-            self.say(i18n::Msg::StatusWaitJob, Level::Warn);
-            return;
-        }
-        self.overlay = Overlay::None;
-        let mut items = self.items(t, k);
-        let mut item = Item::new(hit.name.clone(), Origin::Coder)
-            .with_code(hit.code.clone())
-            .with_confidence(1.0);
-        let at;
-        if insert || items.is_empty() {
-            at = if items.is_empty() { 0 } else { c + 1 };
-            items.insert(at, item);
-        } else {
-            at = c.min(items.len() - 1);
-            let old = &items[at];
-            item.evidence = old.evidence.clone();
-            item.source = old.source.clone().or_else(|| Some(old.text.clone()));
-            items[at] = item;
-        }
-        self.lists.entry((t, k)).or_default().cursor = at;
-        let what = if insert {
-            tr!(
-                self.cfg.lang,
-                WhatInserted,
-                code = hit.code,
-                name = hit.name
-            )
-        } else {
-            tr!(self.cfg.lang, WhatSet, code = hit.code, name = hit.name)
-        };
-        self.commit_teaching(t, k, items, &what);
-    }
-
-    // ----- record picker ---------------------------------------------------
-
-    fn open_picker(&mut self) {
-        let has_session = self
-            .records
-            .iter()
-            .map(|r| self.store.path_for(&r.id).exists())
-            .collect();
-        self.overlay = Overlay::Picker(PickerState {
-            query: String::new(),
-            hits: Vec::new(),
-            list: ListState::default(),
-            has_session,
-        });
-        self.refresh_picker();
-        if let Overlay::Picker(p) = &mut self.overlay {
-            p.list.cursor = p.hits.iter().position(|&i| i == self.current).unwrap_or(0);
-        }
-    }
-
-    fn refresh_picker(&mut self) {
-        let Overlay::Picker(p) = &mut self.overlay else {
-            return;
-        };
-        let q = p.query.trim().to_lowercase();
-        p.hits = self
-            .records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                q.is_empty()
-                    || r.id.to_lowercase().contains(&q)
-                    || r.sections
-                        .iter()
-                        .any(|s| s.text.to_lowercase().contains(&q))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        p.list = ListState::default();
-    }
-
-    fn picker_mode(&mut self, a: Action) {
-        let step = popup_step(&a, self.size.height);
-        let Overlay::Picker(p) = &mut self.overlay else {
-            return;
-        };
-        if let Some(d) = step {
-            p.list.cursor = step_index(p.list.cursor, d, p.hits.len());
-            return;
-        }
-        match a {
-            Action::Close => self.overlay = Overlay::None,
-            Action::Select => {
-                if let Some(&i) = p.hits.get(p.list.cursor) {
-                    self.overlay = Overlay::None;
-                    self.open_record(i);
-                }
-            }
-            _ => {}
-        }
     }
 
     // ----- output ----------------------------------------------------------
@@ -1695,26 +1321,6 @@ pub fn coder_item(name: &str, code: &str, source: String) -> Item {
         .with_code(code)
         .with_confidence(1.0)
         .with_source(source)
-}
-
-/// How far a key moves the cursor of a popup list (code search, record
-/// picker) on a screen `height` rows high: a row, or a page of the popup.
-fn popup_step(a: &Action, height: u16) -> Option<isize> {
-    let page = height.saturating_sub(10).max(1) as isize;
-    match a {
-        Action::Up => Some(-1),
-        Action::Down => Some(1),
-        Action::PageUp => Some(-page),
-        Action::PageDown => Some(page),
-        _ => None,
-    }
-}
-
-fn step_index(cur: usize, d: isize, n: usize) -> usize {
-    if n == 0 {
-        return 0;
-    }
-    (cur as isize + d).clamp(0, n as isize - 1) as usize
 }
 
 fn scroll_into_view(offset: &mut usize, y: usize, height: usize) {

@@ -15,16 +15,15 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Widget};
 
 use super::action::Action;
-use super::app::{coder_item, App, Focus, Level, Overlay, SearchState};
+use super::app::{coder_item, App, Focus, Level, Overlay};
 use super::keymap::{Key, Mode};
-use super::layout::popup;
 use super::popup::{self, Popup};
+use super::search::SearchPopup;
 use super::ui::{fit_span, put_line, put_row};
 use super::width;
 use crate::i18n::{self, Msg};
 use crate::pipeline::StageKind;
 use crate::record::Track;
-use crate::search::MatchOptions;
 use crate::terminology::alphabetic::{AlphaIndex, AlphaIndexes};
 use crate::terminology::CodeSystem;
 use crate::tr;
@@ -212,10 +211,10 @@ impl LocatePopup {
     /// Opens the highlighted code in the code search (the tabular view:
     /// hierarchy, notes), aimed at the focused list.
     fn tabular(&self, app: &mut App) -> bool {
-        let Some(ctx) = app.ctx.clone() else {
+        if app.ctx.is_none() {
             app.say(Msg::StatusTablesLoading, Level::Info);
             return true;
-        };
+        }
         let Some((printed, table)) = self.code(app) else {
             app.say(Msg::LocateNoCodeRow, Level::Info);
             return true;
@@ -228,20 +227,9 @@ impl LocatePopup {
                 .trim_end_matches(['-', '.'])
                 .to_string()
         });
-        let track = self.track();
-        let opts = MatchOptions {
-            limit: 50,
-            assignable_only: false,
-        };
-        let hits = ctx.matcher(track).lookup(&query, &opts);
-        app.overlay = Overlay::Search(SearchState {
-            prefilled: true,
-            query,
-            track,
-            hits,
-            list: Default::default(),
-            target: self.target,
-        });
+        let mut search = SearchPopup::new(query, self.track(), self.target);
+        search.idle(app);
+        app.overlay = Overlay::Popup(Box::new(search));
         false
     }
 
@@ -400,19 +388,13 @@ impl Popup for LocatePopup {
     }
 
     fn area(&self, screen: Rect) -> Rect {
-        popup(
-            screen,
-            screen.width.saturating_sub(4).min(120),
-            screen.height.saturating_sub(2).min(34),
-        )
+        popup::centered(screen, 120, 34)
     }
 
     fn click(&mut self, area: Rect, row: u16) {
         let h = popup::list_height(area).saturating_sub(2);
-        if let Some(r) = popup::clicked_row(area, row, self.cursor, h) {
-            if r < self.rows().len() {
-                self.cursor = r;
-            }
+        if let Some(r) = popup::clicked_row(area, row, self.cursor, h, self.rows().len()) {
+            self.cursor = r;
         }
     }
 

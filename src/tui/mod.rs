@@ -7,8 +7,10 @@
 //! - [`worker`]: the thread that owns the engine (a llama.cpp model is not `Send`);
 //! - [`terminal`]: setup, restore, panic hook, signals;
 //! - [`theme`], [`clipboard`], [`export`]: looks, copying, output files;
-//! - [`similar`], [`aliases`]: what the learned model and the coders'
-//!   alias memory offer (self-contained [`popup`]s).
+//! - [`popup`]: the interface every popup implements; one file each:
+//!   [`search`], [`picker`], [`editor`], [`help`], [`trace_view`],
+//!   [`similar`], [`aliases`] (what the learned model and the coders' alias
+//!   memory offer), [`locate`] (the alphabetic index), [`pages`].
 //!
 //! [`run_tui`] is the entry point.
 
@@ -18,14 +20,17 @@ pub mod app;
 pub mod clipboard;
 pub mod diff;
 pub mod editlist;
+pub mod editor;
 pub mod export;
 pub mod help;
 pub mod keymap;
 pub mod layout;
 pub mod locate;
 pub mod pages;
+pub mod picker;
 pub mod popup;
 pub mod sample;
+pub mod search;
 pub mod similar;
 pub mod terminal;
 pub mod theme;

@@ -1,9 +1,14 @@
-//! The interface of the workbench's self-contained popups (similar cases,
-//! taught aliases): each keeps its state, answers its keys and draws
-//! itself, so the app only opens one and hands it the actions of its mode.
+//! The interface of the workbench's popups (code search, record picker,
+//! list editor, help, trace, similar cases, taught aliases, index
+//! browser): each keeps its state, answers its keys and draws itself, so
+//! the app only opens one and hands it the actions of its mode. A new
+//! popup is one new file.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::text::Span;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
 use super::app::App;
@@ -37,6 +42,55 @@ pub trait Popup: std::any::Any {
     fn typed(&mut self, _key: Key) -> bool {
         false
     }
+
+    /// The terminal's own event for a key bound to no action. A text
+    /// editor takes it whole (shift-selection and the like); the others
+    /// see it as a [`Key`].
+    fn key_event(&mut self, ev: &KeyEvent) -> bool {
+        Key::from_event(ev).is_some_and(|k| self.typed(k))
+    }
+
+    /// Pasted text: by default typed char by char.
+    fn paste(&mut self, text: &str) {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            self.typed(Key::ch(c));
+        }
+    }
+
+    /// Work put off while keys arrive (a query's lookup), run once per
+    /// batch of input and again when the engine becomes ready. True when
+    /// something changed on screen.
+    fn idle(&mut self, _app: &App) -> bool {
+        false
+    }
+}
+
+/// A query line that popups type into: ctrl-u clears, backspace deletes,
+/// plain chars append. A prefilled query is replaced by the first key.
+/// False when the key is not for the query.
+pub fn type_into(query: &mut String, prefilled: &mut bool, key: Key) -> bool {
+    let fresh = std::mem::take(prefilled);
+    match (key.code, key.mods) {
+        (KeyCode::Char('u'), KeyModifiers::CONTROL) => query.clear(),
+        (KeyCode::Char(c), m) if !m.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+            if fresh {
+                query.clear();
+            }
+            query.push(c)
+        }
+        (KeyCode::Backspace, _) => {
+            if fresh {
+                query.clear();
+            } else {
+                query.pop();
+            }
+        }
+        _ => {
+            *prefilled = fresh;
+            return false;
+        }
+    }
+    true
 }
 
 /// The list rows a popup of `area` shows below its border and two header
@@ -50,11 +104,23 @@ pub fn offset(cursor: usize, h: usize) -> usize {
     (cursor + 1).saturating_sub(h.max(1))
 }
 
-/// The list row under screen row `row` of a popup of `area` whose list is
-/// `h` rows high and scrolled to show `cursor`; `None` above the list.
-pub fn clicked_row(area: Rect, row: u16, cursor: usize, h: usize) -> Option<usize> {
+/// The list row under screen row `row` of a popup of `area` whose list of
+/// `n` rows is `h` rows high and scrolled to show `cursor`; `None` above or
+/// below the list.
+pub fn clicked_row(area: Rect, row: u16, cursor: usize, h: usize, n: usize) -> Option<usize> {
     let first = area.y + 3;
-    (row >= first).then(|| offset(cursor, h) + (row - first) as usize)
+    let r = offset(cursor, h) + row.checked_sub(first)? as usize;
+    (r < n).then_some(r)
+}
+
+/// A popup centred on `screen`, at most `max_w` × `max_h`, leaving a
+/// margin for the panes to show around it.
+pub fn centered(screen: Rect, max_w: u16, max_h: u16) -> Rect {
+    super::layout::popup(
+        screen,
+        screen.width.saturating_sub(4).min(max_w),
+        screen.height.saturating_sub(2).min(max_h),
+    )
 }
 
 /// How far a navigation action moves a popup's cursor on a list `page`
@@ -89,14 +155,60 @@ pub fn frame(
     area: Rect,
     title: &str,
     info: &str,
-    header: Vec<ratatui::text::Span<'static>>,
+    header: Vec<Span<'static>>,
+) -> Option<Rect> {
+    let info = dim_line(app, info, area);
+    framed(app, buf, area, title, [info, header])
+}
+
+/// Draws the frame of a query popup (code search, record picker): the
+/// bordered block, the query line (a prefilled query highlighted, as the
+/// first key replaces it) and a dim info line. Returns the area left for
+/// the list, `None` when there is no room for one.
+pub fn query_frame(
+    app: &App,
+    buf: &mut Buffer,
+    area: Rect,
+    title: &str,
+    query: (&str, bool),
+    info: &str,
+) -> Option<Rect> {
+    let t = &app.cfg.theme;
+    let (query, prefilled) = query;
+    let input = vec![
+        Span::styled("› ", t.border_focus),
+        Span::styled(
+            query.to_string(),
+            if prefilled { t.selected } else { t.popup },
+        ),
+        Span::styled("▏", t.border_focus),
+    ];
+    let info = dim_line(app, info, area);
+    framed(app, buf, area, title, [input, info])
+}
+
+fn dim_line(app: &App, text: &str, area: Rect) -> Vec<Span<'static>> {
+    let w = area.width.saturating_sub(2) as usize;
+    vec![Span::styled(
+        super::width::truncate(text, w),
+        app.cfg.theme.dim,
+    )]
+}
+
+/// The bordered block with `title` and two head lines; the area below.
+fn framed(
+    app: &App,
+    buf: &mut Buffer,
+    area: Rect,
+    title: &str,
+    head: [Vec<Span<'static>>; 2],
 ) -> Option<Rect> {
     use ratatui::widgets::{Block, Widget};
     let t = &app.cfg.theme;
     let block = Block::bordered()
         .border_style(t.border_focus)
         .style(t.popup)
-        .title(ratatui::text::Span::styled(
+        .title(Span::styled(
             super::width::truncate(title, area.width.saturating_sub(2) as usize),
             t.title,
         ));
@@ -105,12 +217,9 @@ pub fn frame(
     if inner.height < 3 || inner.width == 0 {
         return None;
     }
-    let info = vec![ratatui::text::Span::styled(
-        super::width::truncate(info, inner.width as usize),
-        t.dim,
-    )];
-    super::ui::put_line(buf, inner.x, inner.y, inner.width, info, t.popup);
-    super::ui::put_line(buf, inner.x, inner.y + 1, inner.width, header, t.popup);
+    for (y, line) in (inner.y..).zip(head) {
+        super::ui::put_line(buf, inner.x, y, inner.width, line, t.popup);
+    }
     Some(Rect::new(
         inner.x,
         inner.y + 2,
@@ -166,7 +275,6 @@ pub fn text(
     lines: &[ratatui::text::Line<'static>],
     scroll: usize,
 ) {
-    use ratatui::text::Span;
     use ratatui::widgets::{Block, Widget};
     let t = &app.cfg.theme;
     let inner_h = a.height.saturating_sub(2) as usize;

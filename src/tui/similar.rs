@@ -9,7 +9,6 @@ use ratatui::text::Span;
 
 use super::action::Action;
 use super::app::{coder_item, App, Focus, Level, Overlay};
-use super::layout::popup;
 use super::popup::{self, Popup};
 use super::ui::{fit_span, put_line, put_row};
 use super::width;
@@ -222,16 +221,12 @@ impl Popup for SimilarPopup {
     }
 
     fn area(&self, screen: Rect) -> Rect {
-        popup(
-            screen,
-            screen.width.saturating_sub(4).min(110),
-            screen.height.saturating_sub(2).min(30),
-        )
+        popup::centered(screen, 110, 30)
     }
 
     fn click(&mut self, area: Rect, row: u16) {
         let h = popup::list_height(area);
-        let Some(r) = popup::clicked_row(area, row, self.cursor_row(), h) else {
+        let Some(r) = popup::clicked_row(area, row, self.cursor_row(), h, self.rows.len()) else {
             return;
         };
         if let Some(i) = self.codes.iter().position(|&c| c == r) {
