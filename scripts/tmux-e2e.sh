@@ -28,8 +28,9 @@ TRACKS="诊断  1 标准"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 # Keep the run's sessions, config and exports apart from the user's.
 export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config XDG_CACHE_HOME=$OUT/cache
-export ICDFLOW_SESSIONS=$OUT/sessions ICDFLOW_USER=e2e
-rm -rf "$OUT" && mkdir -p "$OUT/export" "$OUT/sessions"
+# (sessions go under XDG_DATA_HOME: $OUT/data/icdflow/sessions)
+export ICDFLOW_USER=e2e
+rm -rf "$OUT" && mkdir -p "$OUT/export"
 
 fail() { echo "FAIL: $*" >&2; capture "fail"; exit 1; }
 capture() { # name

@@ -10,7 +10,7 @@ use icdflow::record::Track;
 use icdflow::session::SessionStore;
 use icdflow::tui::action::Action;
 use icdflow::tui::aliases::AliasPopup;
-use icdflow::tui::app::{App, Focus, Overlay};
+use icdflow::tui::app::{App, Focus, Level, Overlay};
 use icdflow::tui::editor::EditPopup;
 use icdflow::tui::picker::PickerPopup;
 use icdflow::tui::sample;
@@ -997,4 +997,38 @@ fn the_interface_speaks_the_configured_language() {
     for zh in ["按键", "主界面", "图例", "诊断", "待运行"] {
         assert!(!s.contains(zh), "{zh} in the English help:\n{s}");
     }
+}
+
+#[test]
+fn an_edit_that_cannot_be_saved_is_not_applied_and_the_next_save_retries() {
+    let rec = sample::record();
+    let mut h = harness(Some(sample::finished_run(&rec)), 160, 48);
+    let path = h.app.store.path_for(&rec.id);
+    let codes = |h: &Harness| -> usize { h.app.run().diagnosis.stages[3].items.len() };
+    let n = codes(&h);
+    press(&mut h.app, "4 x");
+    assert_eq!(codes(&h), n - 1);
+    let saved = std::fs::read(&path).unwrap();
+    // The data dir goes away under the app (a failing disk, an unmounted
+    // share): a plain file where the directory was makes every write fail.
+    let sessions = path.parent().unwrap().to_path_buf();
+    let away = sessions.with_extension("away");
+    std::fs::rename(&sessions, &away).unwrap();
+    std::fs::write(&sessions, b"not a directory").unwrap();
+    press(&mut h.app, "x");
+    let (msg, level) = h.app.status.clone().unwrap();
+    assert_eq!(level, Level::Error, "{msg}");
+    assert!(
+        msg.contains("未保存") && msg.contains("编辑未生效"),
+        "{msg}"
+    );
+    assert_eq!(codes(&h), n - 1, "the run stays as it was");
+    // Back again: what was saved is untouched, and the next edit saves.
+    std::fs::remove_file(&sessions).unwrap();
+    std::fs::rename(&away, &sessions).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), saved);
+    press(&mut h.app, "x");
+    assert_eq!(codes(&h), n - 2);
+    let on_disk = h.app.store.load(&rec.id).unwrap().unwrap();
+    assert_eq!(on_disk.run.diagnosis.stages[3].items.len(), n - 2);
 }

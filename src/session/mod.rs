@@ -292,10 +292,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             opts.mode(0o600);
         }
         let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        let written = f.write_all(bytes).and_then(|()| f.sync_all());
+        if let Err(e) = written {
+            // A full disk leaves a partial temp file: give its space back.
+            drop(f);
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io(&tmp, e));
+        }
     }
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
