@@ -128,6 +128,24 @@ fn examples_follow_gold_codes_prompts_and_grammar() {
         let key = v.as_object().unwrap().keys().next().unwrap();
         assert!(e.schema["properties"].get(key).is_some(), "{}", e.schema);
     }
+    // what each stage answers without its agent: the rules' first item,
+    // the mined candidate and the item in doubt kept, retrieval's pick
+    for e in &out.examples {
+        let default = e.default.as_deref();
+        match e.role {
+            "prioritize_diagnosis" | "prioritize_procedure" => {
+                assert_eq!(default, Some("{\"principal\":1}"))
+            }
+            "mine_procedure" => assert_eq!(default, Some("{\"done\":\"y\"}")),
+            "validate_diagnosis" | "validate_procedure" => {
+                assert_eq!(default, Some("{\"keep\":\"y\"}"))
+            }
+            _ => assert!(
+                default.is_none_or(|d| d.starts_with("{\"pick\":\"")),
+                "{default:?}"
+            ),
+        }
+    }
     // the mined angiography is gold: done = y
     assert!(by_role["mine_procedure"]
         .iter()

@@ -28,6 +28,10 @@ pub struct ExampleRow {
     pub prefix_chars: usize,
     pub answer: String,
     pub schema: serde_json::Value,
+    /// What the stage answers without the agent (exports before this field
+    /// lack it).
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 /// Reads an example file, naming the file and line of a bad row.
@@ -66,8 +70,15 @@ pub struct Score {
     /// Answers that were not JSON or were cut short.
     pub unparsable: usize,
     /// Questions whose `votes` samples did not agree enough: the agent
-    /// would keep the retrieval/rules choice (counted as not correct here).
+    /// keeps the retrieval/rules choice (not counted in `correct`).
     pub fallbacks: usize,
+    /// Fallbacks whose kept retrieval/rules choice was the gold answer.
+    pub fallbacks_correct: usize,
+    /// Examples that say what the stage answers without the agent, and
+    /// how many of those answers are gold: the no-agent baseline on the
+    /// same questions.
+    pub with_default: usize,
+    pub default_correct: usize,
     /// Samples per question (the role's `votes`).
     pub votes: usize,
     /// Gold answer → (examples, correct).
@@ -80,12 +91,30 @@ pub struct Score {
 }
 
 impl Score {
+    /// The agent's own answers that were right.
     pub fn accuracy(&self) -> f64 {
-        if self.examples == 0 {
-            0.0
-        } else {
-            self.correct as f64 / self.examples as f64
-        }
+        ratio(self.correct, self.examples)
+    }
+
+    /// What the stage gets right with the agent in place: its answers,
+    /// plus the retrieval/rules choices it kept when the votes disagreed.
+    pub fn stage_accuracy(&self) -> f64 {
+        ratio(self.correct + self.fallbacks_correct, self.examples)
+    }
+
+    /// What the stage gets right without the agent (`None` when the
+    /// examples do not say).
+    pub fn default_accuracy(&self) -> Option<f64> {
+        (self.with_default == self.examples && self.examples > 0)
+            .then(|| ratio(self.default_correct, self.examples))
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
     }
 }
 
@@ -133,6 +162,12 @@ impl Agents {
                 let entry = score.by_answer.entry(row.answer.clone()).or_default();
                 entry.0 += 1;
                 score.examples += 1;
+                let default_right = row
+                    .default
+                    .as_deref()
+                    .is_some_and(|d| same_answer(d, &row.answer) == Some(true));
+                score.with_default += row.default.is_some() as usize;
+                score.default_correct += default_right as usize;
                 let c = if votes == 1 {
                     samples[0].clone()
                 } else {
@@ -140,6 +175,7 @@ impl Agents {
                         Some(c) => c,
                         None => {
                             score.fallbacks += 1;
+                            score.fallbacks_correct += default_right as usize;
                             continue;
                         }
                     }
@@ -190,6 +226,50 @@ impl Agents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agents::prompt::Prompts;
+    use crate::agents::AgentsConfig;
+    use crate::llm::mock::ScriptedBackend;
+
+    /// Votes that never agree fall back to the rules' choice; the score
+    /// counts whether what was kept was right, and the no-agent baseline.
+    #[test]
+    fn fallbacks_count_the_kept_choice_and_the_baseline() {
+        let mut cfg = AgentsConfig::for_model("unused.gguf".into(), ".".into());
+        cfg.defaults.votes = 3;
+        let mut n = 0;
+        // three samples, three different answers: never a majority
+        let script = move |_: &str, _: &GenRequest| {
+            n += 1;
+            format!("{{\"principal\":{}}}", n % 3 + 1)
+        };
+        let mut agents = Agents::new(
+            Box::new(ScriptedBackend::new(script)),
+            cfg,
+            Prompts::load(None).unwrap(),
+        );
+        let row = |id: &str, gold: usize| ExampleRow {
+            role: "prioritize_diagnosis".into(),
+            record_id: id.into(),
+            split: "val".into(),
+            prompt: format!("record {id}|question"),
+            prefix_chars: 9,
+            answer: format!("{{\"principal\":{gold}}}"),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {"principal": {"type": "integer"}},
+                "required": ["principal"]
+            }),
+            default: Some("{\"principal\": 1}".into()),
+        };
+        let rows = [row("r1", 1), row("r2", 2)];
+        let s = agents
+            .score_examples(&rows, &AtomicBool::new(false), &mut |_, _| {})
+            .unwrap();
+        assert_eq!((s.examples, s.votes, s.correct), (2, 3, 0));
+        assert_eq!((s.fallbacks, s.fallbacks_correct), (2, 1));
+        assert_eq!(s.stage_accuracy(), 0.5);
+        assert_eq!(s.default_accuracy(), Some(0.5));
+    }
 
     #[test]
     fn answers_compare_as_json_values() {

@@ -46,6 +46,12 @@ pub struct Example {
     pub answer: String,
     /// JSON schema of the answer (the agent's grammar is made from it).
     pub schema: serde_json::Value,
+    /// The answer the stage amounts to without the agent (retrieval's pick,
+    /// the rules' order, the candidate kept): what a fallback keeps, so a
+    /// scorer can tell whether it was right. `None` when that is none of
+    /// the offered answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 /// What one role's export holds.
@@ -97,6 +103,24 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
+/// A question with its gold answer and the answer the stage gives
+/// without the agent.
+struct Asked {
+    question: Question,
+    answer: String,
+    default: Option<String>,
+}
+
+impl Asked {
+    fn new(question: Question, answer: String, default: Option<String>) -> Self {
+        Asked {
+            question,
+            answer,
+            default,
+        }
+    }
+}
+
 /// Builds examples for the agents over a batch of records with gold.
 pub struct Exporter<'a> {
     pub prompts: &'a Prompts,
@@ -123,7 +147,12 @@ impl Exporter<'_> {
             let run = with_quiet_control(|c| code_record(engine, r, &Ablation::default(), c))?;
             for (role, asked) in self.record_questions(engine.context(), r, &run) {
                 let st = out.stats.entry(role.name()).or_default();
-                let Some((q, answer)) = asked else {
+                let Some(Asked {
+                    question: q,
+                    answer,
+                    default,
+                }) = asked
+                else {
                     st.skipped += 1;
                     continue;
                 };
@@ -166,6 +195,7 @@ impl Exporter<'_> {
                     prompt,
                     answer,
                     schema,
+                    default,
                 });
             }
         }
@@ -184,7 +214,7 @@ impl Exporter<'_> {
         ctx: &CodingContext,
         r: &Record,
         run: &Run,
-    ) -> Vec<(AgentRole, Option<(Question, String)>)> {
+    ) -> Vec<(AgentRole, Option<Asked>)> {
         let mut out = Vec::new();
         let k = self.cfg.defaults.candidates;
         for track in Track::ALL {
@@ -207,9 +237,17 @@ impl Exporter<'_> {
             let role = AgentRole::for_stage(StageKind::Standardize, track).expect("has one");
             if let Some(task) = standardize::prepare(ctx, r, track, k) {
                 let answers = task.gold_letters(ctx, track, &gold);
+                let kept = task.kept_letters(ctx, track, items(StageKind::Standardize));
                 let mode = self.cfg.context(role);
-                for (q, letter) in task.questions(ctx, track, r, mode).into_iter().zip(answers) {
-                    out.push((role, letter.map(|l| (q, format!("{{\"pick\":\"{l}\"}}")))));
+                let pick = |l: &str| format!("{{\"pick\":\"{l}\"}}");
+                for ((q, letter), kept) in task
+                    .questions(ctx, track, r, mode)
+                    .into_iter()
+                    .zip(answers)
+                    .zip(kept)
+                {
+                    let asked = letter.map(|l| Asked::new(q, pick(l), kept.map(pick)));
+                    out.push((role, asked));
                 }
             }
 
@@ -223,8 +261,10 @@ impl Exporter<'_> {
                         .into_iter()
                         .zip(&mined[input.len()..])
                     {
-                        let a = format!("{{\"done\":\"{}\"}}", yes_no(is_gold(it)));
-                        out.push((AgentRole::MineProcedure, Some((q, a))));
+                        // Without the agent a mined candidate stays.
+                        let done = |b| format!("{{\"done\":\"{}\"}}", yes_no(b));
+                        let asked = Asked::new(q, done(is_gold(it)), Some(done(true)));
+                        out.push((AgentRole::MineProcedure, Some(asked)));
                     }
                 }
             }
@@ -237,10 +277,10 @@ impl Exporter<'_> {
                     .first()
                     .and_then(|p| ruled.iter().position(|i| i.code.as_ref() == Some(p)));
                 let q = task.question(track, ruled, r, self.cfg.context(role));
-                out.push((
-                    role,
-                    pos.map(|n| (q, format!("{{\"principal\":{}}}", n + 1))),
-                ));
+                // Without the agent the rules' first item is the principal.
+                let principal = |n: usize| format!("{{\"principal\":{n}}}");
+                let asked = pos.map(|n| Asked::new(q, principal(n + 1), Some(principal(1))));
+                out.push((role, asked));
             }
 
             // validate: keep the doubtful items that are gold
@@ -252,8 +292,10 @@ impl Exporter<'_> {
                     .into_iter()
                     .zip(&task.doubtful)
                 {
-                    let a = format!("{{\"keep\":\"{}\"}}", yes_no(is_gold(&listed[k])));
-                    out.push((role, Some((q, a))));
+                    // Without the agent an item in doubt stays.
+                    let keep = |b| format!("{{\"keep\":\"{}\"}}", yes_no(b));
+                    let asked = Asked::new(q, keep(is_gold(&listed[k])), Some(keep(true)));
+                    out.push((role, Some(asked)));
                 }
             }
         }

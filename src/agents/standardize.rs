@@ -226,6 +226,42 @@ impl Task {
             .collect()
     }
 
+    /// For each open item, in question order, the letter of the choice that
+    /// retrieval's own list (`retrieval`, the no-model stage's list) kept
+    /// for it: what the stage gives when the agent falls back (`None`:
+    /// retrieval kept something no choice offers, or nothing).
+    pub fn kept_letters(
+        &self,
+        ctx: &CodingContext,
+        track: Track,
+        retrieval: &[Item],
+    ) -> Vec<Option<&'static str>> {
+        let term = ctx.matcher(track).terminology();
+        self.slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Open { raw, choices, .. } => {
+                    let mut kept: Vec<&str> = retrieval
+                        .iter()
+                        .filter(|i| i.source.as_deref() == Some(raw.as_str()))
+                        .filter_map(|i| i.code.as_deref())
+                        .collect();
+                    kept.sort_unstable();
+                    Some(choices.iter().zip(LETTERS).find_map(|(c, l)| {
+                        let mut codes: Vec<&str> = c
+                            .entries
+                            .iter()
+                            .map(|(e, _)| term.entry(*e).code.as_str())
+                            .collect();
+                        codes.sort_unstable();
+                        (!kept.is_empty() && codes == kept).then_some(l)
+                    }))
+                }
+                Slot::Settled(_) => None,
+            })
+            .collect()
+    }
+
     /// Builds the list from the model's picks (one answer per open item); an
     /// open item without an agreed answer keeps what retrieval made of it
     /// (`retrieval`: the no-model stage's list).
@@ -422,5 +458,18 @@ mod tests {
             .unwrap();
         assert_eq!(codes(agree.clone()), ["I20.900"]);
         assert_eq!(agree[0].origin, Origin::Agent);
+        // what a fallback keeps, as a letter: retrieval's I20.900 is (a);
+        // the gold I20.000 is (b)
+        assert_eq!(
+            task.kept_letters(&ctx, Track::Diagnosis, &earlier),
+            [Some("a")]
+        );
+        let gold = ["I20.000".to_string()];
+        assert_eq!(
+            task.gold_letters(&ctx, Track::Diagnosis, &gold),
+            [Some("b")]
+        );
+        let other = vec![item(term, idx("I20.000"), 0.8, span, "另一个")];
+        assert_eq!(task.kept_letters(&ctx, Track::Diagnosis, &other), [None]);
     }
 }

@@ -172,13 +172,25 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
             .map(|(a, (n, ok))| format!("{a} {ok}/{n}"))
             .collect();
         println!(
-            "    by gold answer: {}; votes {}, fallbacks {}",
+            "    by gold answer: {}; votes {}, fallbacks {} ({} of them kept a right choice)",
             per.join(", "),
             s.votes,
-            s.fallbacks
+            s.fallbacks,
+            s.fallbacks_correct
+        );
+        let baseline = s
+            .default_accuracy()
+            .map_or("not in these examples (export again)".into(), |a| {
+                format!("{a:.3}")
+            });
+        println!(
+            "    the stage right: {:.3} with the agent (its answers and the choices it kept), {baseline} without it",
+            s.stage_accuracy()
         );
         let mut v = serde_json::to_value(&s)?;
         v["accuracy"] = serde_json::json!(s.accuracy());
+        v["stage_accuracy"] = serde_json::json!(s.stage_accuracy());
+        v["default_accuracy"] = serde_json::json!(s.default_accuracy());
         v["model"] = serde_json::json!(agents.model_name());
         v["adapters"] = serde_json::json!(adapters);
         all.insert(f.display().to_string(), v);
