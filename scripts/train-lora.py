@@ -61,6 +61,9 @@ def parse_args():
     p.add_argument("--max-tokens", type=int, default=1024,
                    help="examples longer than this (prompt + answer) are skipped and counted")
     p.add_argument("--limit", type=int, help="use at most this many examples (after shuffling)")
+    p.add_argument("--max-share", type=float, metavar="F",
+                   help="down-sample the most frequent answer to at most this share of the examples "
+                        "(0.4: a model can no longer score 75%% by always giving it)")
     p.add_argument("--fit-check", type=int, default=0, metavar="N",
                    help="after training, the share of N training examples whose every answer token is the model's first choice")
     p.add_argument("--seed", type=int, default=0)
@@ -88,6 +91,34 @@ def read_examples(paths):
     if not rows:
         die("no examples in " + ", ".join(map(str, paths)))
     return rows
+
+
+def answer_counts(rows):
+    counts = {}
+    for _, answer, _ in rows:
+        counts[answer] = counts.get(answer, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def cap_majority(rows, share):
+    """Drops examples of the most frequent answer (the last ones of the
+    shuffled order) until it is at most `share` of all; the others stay."""
+    if not 0 < share < 1:
+        die(f"--max-share {share}: give a share between 0 and 1")
+    counts = answer_counts(rows)
+    top, n_top = next(iter(counts.items()))
+    rest = len(rows) - n_top
+    keep_top = min(n_top, int(share / (1 - share) * rest))
+    if rest == 0 or keep_top == n_top:
+        return rows, 0
+    kept, seen = [], 0
+    for r in rows:
+        if r[1] == top:
+            seen += 1
+            if seen > keep_top:
+                continue
+        kept.append(r)
+    return kept, n_top - keep_top
 
 
 def converter_dir(args) -> pathlib.Path:
@@ -147,6 +178,10 @@ def main():
     # BOS added), the answer followed by the end of turn.
     rows = read_examples(args.train)
     random.shuffle(rows)
+    answers_before = answer_counts(rows)
+    dropped = 0
+    if args.max_share:
+        rows, dropped = cap_majority(rows, args.max_share)
     if args.limit:
         rows = rows[: args.limit]
     data, too_long = [], 0
@@ -236,6 +271,8 @@ def main():
     report = {
         "model": str(args.model), "train": [str(p) for p in args.train], "roles": roles,
         "examples": len(data), "skipped_too_long": too_long, "max_tokens": args.max_tokens,
+        "answers_given": answers_before, "answers_used": answer_counts(rows),
+        "max_share": args.max_share, "dropped_for_balance": dropped,
         "steps": args.steps, "batch": args.batch, "lr": args.lr, "rank": args.rank, "alpha": args.alpha,
         "loss_first": mean(losses[:k]), "loss_last": mean(losses[-k:]), "fit_check": fit,
         "load_s": round(load_s, 1), "train_s": round(train_s, 1),
