@@ -28,9 +28,15 @@ TRACKS="诊断  1 标准"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 # Keep the run's sessions, config and exports apart from the user's.
 export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config XDG_CACHE_HOME=$OUT/cache
-# (sessions go under XDG_DATA_HOME: $OUT/data/icdflow/sessions)
-export ICDFLOW_USER=e2e
-rm -rf "$OUT" && mkdir -p "$OUT/export"
+# (ICDFLOW_SESSIONS is where the demo build keeps them; icdflow itself
+# keeps them under XDG_DATA_HOME.)
+export ICDFLOW_SESSIONS=$OUT/sessions ICDFLOW_USER=e2e
+rm -rf "$OUT" && mkdir -p "$OUT/export" "$OUT/sessions"
+
+# A tmux server of its own: a server already running (the user's, another
+# run's) would start the program with that server's environment, and so
+# with someone else's data, config and sessions.
+tmux() { command tmux -L "$S" "$@"; }
 
 fail() { echo "FAIL: $*" >&2; capture "fail"; exit 1; }
 capture() { # name
@@ -77,7 +83,7 @@ start() { # extra tmux env
     keys Enter
   fi
 }
-trap 'tmux kill-session -t "$S" 2>/dev/null || true' EXIT
+trap 'tmux kill-server 2>/dev/null || true' EXIT
 
 echo "== open"
 start

@@ -182,6 +182,10 @@ def main():
     dropped = 0
     if args.max_share:
         rows, dropped = cap_majority(rows, args.max_share)
+        # Shuffled again: the kept examples of the top answer are the first
+        # of the old order, and a run that sees part of an epoch would
+        # otherwise see the unbalanced head of it.
+        random.shuffle(rows)
     if args.limit:
         rows = rows[: args.limit]
     data, too_long = [], 0
