@@ -102,11 +102,11 @@ impl Score {
         ratio(self.correct + self.fallbacks_correct, self.examples)
     }
 
-    /// What the stage gets right without the agent (`None` when the
-    /// examples do not say).
+    /// What the stage gets right without the agent, on the examples that
+    /// say what that is (`None` when none does: an older export, or a
+    /// stage whose own answer is never one of the offered options).
     pub fn default_accuracy(&self) -> Option<f64> {
-        (self.with_default == self.examples && self.examples > 0)
-            .then(|| ratio(self.default_correct, self.examples))
+        (self.with_default > 0).then(|| ratio(self.default_correct, self.with_default))
     }
 }
 

@@ -178,13 +178,17 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
             s.fallbacks,
             s.fallbacks_correct
         );
-        let baseline = s
-            .default_accuracy()
-            .map_or("not in these examples (export again)".into(), |a| {
-                format!("{a:.3}")
-            });
+        // Without the agent a standardization question may keep a split
+        // or a name no option offers: such questions carry no `default`.
+        let baseline = match s.default_accuracy() {
+            Some(a) => format!(
+                "{a:.3} without it (on the {} of {} questions whose no-agent answer is an option)",
+                s.with_default, s.examples
+            ),
+            None => "no example says what the stage answers without it (export again)".into(),
+        };
         println!(
-            "    the stage right: {:.3} with the agent (its answers and the choices it kept), {baseline} without it",
+            "    the stage right: {:.3} with the agent (its answers and the choices it kept); {baseline}",
             s.stage_accuracy()
         );
         let mut v = serde_json::to_value(&s)?;
