@@ -18,6 +18,9 @@
 //! # registry packages, tables, indexes; default: the user data dir
 //! # (~/.local/share/icdflow); ICDFLOW_DATA_DIR overrides it
 //! data_dir = "/srv/icdflow"
+//! # coders' sessions and audit log shared by a team (the directory's group
+//! # may read and write them); default: each coder's own data dir, 0700
+//! team_dir = "/srv/icdflow-team"
 //!
 //! [tables]
 //! # optional names for the levels a table does not list itself (used when
@@ -98,6 +101,7 @@ struct Strict {
     proc_table: Option<PathBuf>,
     index_dir: Option<PathBuf>,
     data_dir: Option<PathBuf>,
+    team_dir: Option<PathBuf>,
     tables: Option<TablesConfig>,
     tui: Option<TuiKeys>,
     agents: Option<AgentsSection>,
@@ -117,6 +121,9 @@ pub struct Config {
     pub index_dir: Option<PathBuf>,
     /// Data directory (registry packages, tables, indexes).
     pub data_dir: Option<PathBuf>,
+    /// Sessions and audit log shared by a team of coders (group-readable
+    /// and -writable); `None`: each coder's own, in the data dir.
+    pub team_dir: Option<PathBuf>,
     pub tables: TablesConfig,
     /// `[tui]` section, kept raw for the workbench to interpret.
     pub tui: toml::Table,
@@ -196,6 +203,7 @@ impl Config {
             &mut cfg.proc_table,
             &mut cfg.index_dir,
             &mut cfg.data_dir,
+            &mut cfg.team_dir,
             &mut cfg.tables.icd10_chapters,
             &mut cfg.tables.icd10_categories,
             &mut cfg.tables.icd9cm3_categories,
@@ -233,6 +241,25 @@ impl Config {
                     "cannot find the user data dir (no home directory); set {DATA_DIR_ENV}"
                 ))
             })
+    }
+
+    /// Where the coders' sessions live: the team directory's `sessions`
+    /// when one is configured, else the data dir's.
+    pub fn sessions_dir(&self) -> Result<PathBuf> {
+        match &self.team_dir {
+            Some(team) => Ok(team.join("sessions")),
+            None => Ok(self.data_dir()?.join("sessions")),
+        }
+    }
+
+    /// The coders' session store ([`Config::sessions_dir`]): shared with
+    /// the team directory's group, or the coder's own (private).
+    pub fn session_store(&self) -> Result<crate::session::SessionStore> {
+        let dir = self.sessions_dir()?;
+        match self.team_dir {
+            Some(_) => crate::session::SessionStore::open_team(dir),
+            None => crate::session::SessionStore::open(dir),
+        }
     }
 
     /// Where the default table of a system lives:
@@ -372,6 +399,15 @@ mod tests {
             Some(Path::new("/etc/icdflow/a.toml"))
         );
         assert_eq!(cfg.agents.server.as_deref(), Some("http://h:8080"));
+    }
+
+    #[test]
+    fn a_team_dir_holds_the_sessions() {
+        let p = Path::new("/x/config.toml");
+        let own = Config::parse("data_dir = \"/d\"\n", p).unwrap();
+        assert_eq!(own.sessions_dir().unwrap(), Path::new("/d/sessions"));
+        let team = Config::parse("data_dir = \"/d\"\nteam_dir = \"team\"\n", p).unwrap();
+        assert_eq!(team.sessions_dir().unwrap(), Path::new("/x/team/sessions"));
     }
 
     #[test]

@@ -10,7 +10,6 @@ use anyhow::Context as _;
 use super::common::TableArgs;
 use super::context;
 use crate::redact::{load_or_create_salt, Redactor};
-use crate::session::SessionStore;
 use crate::tui::export::to_json;
 
 #[derive(Debug, clap::Args)]
@@ -53,7 +52,7 @@ pub fn run(args: ExportArgs, tables: &TableArgs) -> anyhow::Result<()> {
     };
     let records = context::load_records(&args.files, &args.records)?;
     let ctx = context::coding_context(tables)?;
-    let store = SessionStore::open(data_dir.join("sessions"))?;
+    let store = cfg.session_store()?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,

@@ -71,10 +71,8 @@ fn coder_edits() -> anyhow::Result<AliasMemory> {
         m.merge(CoderAliases::open(&p)?.memory());
     }
     let cfg = crate::config::Config::load()?;
-    let sessions = cfg.data_dir()?.join("sessions");
-    if sessions.is_dir() {
-        let store = crate::session::SessionStore::open(&sessions)?;
-        m.merge(&from_edits(&store.audit()?));
+    if cfg.sessions_dir()?.is_dir() {
+        m.merge(&from_edits(&cfg.session_store()?.audit()?));
     }
     Ok(m)
 }

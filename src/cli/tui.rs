@@ -111,7 +111,7 @@ pub fn run_cli(
         .unwrap_or_else(|| PathBuf::from("examples/records/cardiology.jsonl"));
     let records = super::context::load_records(std::slice::from_ref(&file), &[])?;
     let ctx = Arc::new(super::context::coding_context(tables)?);
-    let store = SessionStore::open(cfg.data_dir()?.join("sessions"))?;
+    let store = cfg.session_store()?;
     let rules = crate::rules::RuleHelper::builtin(ctx.procedures.terminology());
     let notes: NotesFn = Arc::new(move |track, code| {
         use crate::pipeline::StageHelper;

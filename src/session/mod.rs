@@ -140,23 +140,66 @@ pub fn current_user() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// Who may read a store's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// The coder alone: directory 0700, files 0600.
+    Private,
+    /// The directory's group too (a team directory): directory 2770, so
+    /// new files take its group, and files 0660.
+    Team,
+}
+
+impl Sharing {
+    /// Mode of the files the store writes.
+    pub fn file_mode(self) -> u32 {
+        match self {
+            Sharing::Private => 0o600,
+            Sharing::Team => 0o660,
+        }
+    }
+
+    fn dir_mode(self) -> u32 {
+        match self {
+            Sharing::Private => 0o700,
+            Sharing::Team => 0o2770,
+        }
+    }
+}
+
 /// Directory of session files plus the audit log.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
     dir: PathBuf,
+    sharing: Sharing,
 }
 
 impl SessionStore {
-    /// Opens (creating, mode 0700) a session directory.
+    /// Opens (creating, mode 0700) a coder's own session directory.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self> {
-        let dir = dir.into();
+        Self::open_with(dir.into(), Sharing::Private)
+    }
+
+    /// Opens (creating, mode 2770) a session directory shared by the
+    /// directory's group: every coder of the team reads and writes it,
+    /// saves stay atomic and the per-record locks keep two coders off one
+    /// record.
+    pub fn open_team(dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::open_with(dir.into(), Sharing::Team)
+    }
+
+    fn open_with(dir: PathBuf, sharing: Sharing) -> Result<Self> {
         create_private_dir(&dir)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700));
+            let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(sharing.dir_mode()));
         }
-        Ok(SessionStore { dir })
+        Ok(SessionStore { dir, sharing })
+    }
+
+    pub fn sharing(&self) -> Sharing {
+        self.sharing
     }
 
     pub fn dir(&self) -> &Path {
@@ -187,15 +230,16 @@ impl SessionStore {
     /// Takes the advisory lock on a record's session (see [`lock`]): `Mine`
     /// when no live process holds it, else who does.
     pub fn lock(&self, record_id: &str) -> Result<Locked> {
-        lock::lock(&self.path_for(record_id).with_extension("lock"))
+        let path = self.path_for(record_id).with_extension("lock");
+        lock::lock(&path, self.sharing.file_mode())
     }
 
-    /// Writes the session atomically with mode 0600.
+    /// Writes the session atomically (mode 0600, 0660 in a team store).
     pub fn save(&self, session: &Session) -> Result<()> {
         let path = self.path_for(&session.record_id);
         let json = serde_json::to_vec_pretty(session)
             .map_err(|e| Error::Other(format!("serialize session: {e}")))?;
-        write_atomic(&path, &json)
+        write_atomic_mode(&path, &json, self.sharing.file_mode())
     }
 
     /// Saves the session and appends its newest edit to the audit log.
@@ -232,9 +276,10 @@ impl SessionStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            opts.mode(self.sharing.file_mode());
         }
         let mut f = opts.open(&path).map_err(|e| Error::io(&path, e))?;
+        set_mode(&f, self.sharing);
         let mut line = serde_json::to_vec(entry).map_err(|e| Error::Other(e.to_string()))?;
         line.push(b'\n');
         f.write_all(&line).map_err(|e| Error::io(&path, e))?;
@@ -272,9 +317,27 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     b.create(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// A team store's file gets its group bits whatever the umask took away
+/// (a umask of 022 would leave the other coders read-only).
+fn set_mode(f: &File, sharing: Sharing) {
+    #[cfg(unix)]
+    if sharing == Sharing::Team {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = f.set_permissions(fs::Permissions::from_mode(sharing.file_mode()));
+    }
+    #[cfg(not(unix))]
+    let _ = (f, sharing);
+}
+
 /// Replaces `path` with `bytes` atomically: temp file in the same directory,
-/// fsync, rename over the target, fsync the directory.
+/// fsync, rename over the target, fsync the directory. Mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, Sharing::Private.file_mode())
+}
+
+/// [`write_atomic`] with the file mode given (0660 leaves the umask no
+/// say, for a team store).
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
@@ -289,9 +352,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            opts.mode(mode);
         }
         let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        if mode != Sharing::Private.file_mode() {
+            set_mode(&f, Sharing::Team);
+        }
         let written = f.write_all(bytes).and_then(|()| f.sync_all());
         if let Err(e) = written {
             // A full disk leaves a partial temp file: give its space back.
@@ -330,6 +396,35 @@ mod tests {
             let mode = fs::metadata(&d).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700, "{}", d.display());
         }
+    }
+
+    /// A team store lets the directory's group read and write every file
+    /// it makes (whatever the umask), and new files take the group.
+    #[cfg(unix)]
+    #[test]
+    fn a_team_store_is_shared_with_its_group() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let tmp = tempfile::tempdir().unwrap();
+        let team = SessionStore::open_team(tmp.path().join("team/sessions")).unwrap();
+        assert_eq!(team.sharing(), Sharing::Team);
+        assert_eq!(mode(team.dir()), 0o2770);
+        let mut s = Session::new("ZY01");
+        s.edit(Track::Diagnosis, StageKind::Map, vec![], "coder1");
+        team.save_with_audit(&s).unwrap();
+        let Locked::Mine(_held) = team.lock("ZY01").unwrap() else {
+            panic!("no one else holds it")
+        };
+        let lock = team.path_for("ZY01").with_extension("lock");
+        for p in [team.path_for("ZY01"), team.audit_path(), lock] {
+            assert_eq!(mode(&p), 0o660, "{}", p.display());
+        }
+        // the coder's own store stays private
+        let own = SessionStore::open(tmp.path().join("own")).unwrap();
+        own.save_with_audit(&s).unwrap();
+        assert_eq!(mode(own.dir()), 0o700);
+        assert_eq!(mode(&own.path_for("ZY01")), 0o600);
+        assert_eq!(mode(&own.audit_path()), 0o600);
     }
 
     #[test]
