@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
@@ -373,18 +372,12 @@ impl Popup for LocatePopup {
     }
 
     fn typed(&mut self, key: Key) -> bool {
-        match (key.code, key.mods) {
-            (KeyCode::Char('u'), KeyModifiers::CONTROL) => self.query.clear(),
-            (KeyCode::Char(c), m) if !m.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                self.query.push(c)
-            }
-            (KeyCode::Backspace, _) => {
-                self.query.pop();
-            }
-            _ => return false,
+        // The index is small: the lookup runs on every key.
+        let typed = popup::type_into(&mut self.query, &mut false, key);
+        if typed {
+            self.refresh();
         }
-        self.refresh();
-        true
+        typed
     }
 
     fn area(&self, screen: Rect) -> Rect {
