@@ -206,24 +206,14 @@ impl Task {
         gold: &[String],
     ) -> Vec<Option<&'static str>> {
         let term = ctx.matcher(track).terminology();
-        self.slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Open { choices, .. } => Some(
-                    choices
+        self.first_letters(|_| {
+            |c: &Choice| {
+                !c.entries.is_empty()
+                    && c.entries
                         .iter()
-                        .zip(LETTERS)
-                        .find(|(c, _)| {
-                            !c.entries.is_empty()
-                                && c.entries
-                                    .iter()
-                                    .all(|(e, _)| gold.contains(&term.entry(*e).code))
-                        })
-                        .map(|(_, l)| l),
-                ),
-                Slot::Settled(_) => None,
-            })
-            .collect()
+                        .all(|(e, _)| gold.contains(&term.entry(*e).code))
+            }
+        })
     }
 
     /// For each open item, in question order, the letter of the choice that
@@ -237,25 +227,31 @@ impl Task {
         retrieval: &[Item],
     ) -> Vec<Option<&'static str>> {
         let term = ctx.matcher(track).terminology();
+        self.first_letters(|raw| {
+            let kept = kept_for(retrieval, raw);
+            move |c: &Choice| !kept.is_empty() && is_kept(term, c, &kept)
+        })
+    }
+
+    /// For each open item, in question order, the letter of the first
+    /// choice that fits, if any (`fits_item` makes the test from the item's
+    /// raw text, once per item).
+    fn first_letters<F: Fn(&Choice) -> bool>(
+        &self,
+        fits_item: impl Fn(&str) -> F,
+    ) -> Vec<Option<&'static str>> {
         self.slots
             .iter()
             .filter_map(|s| match s {
                 Slot::Open { raw, choices, .. } => {
-                    let mut kept: Vec<&str> = retrieval
-                        .iter()
-                        .filter(|i| i.source.as_deref() == Some(raw.as_str()))
-                        .filter_map(|i| i.code.as_deref())
-                        .collect();
-                    kept.sort_unstable();
-                    Some(choices.iter().zip(LETTERS).find_map(|(c, l)| {
-                        let mut codes: Vec<&str> = c
-                            .entries
+                    let fits = fits_item(raw);
+                    Some(
+                        choices
                             .iter()
-                            .map(|(e, _)| term.entry(*e).code.as_str())
-                            .collect();
-                        codes.sort_unstable();
-                        (!kept.is_empty() && codes == kept).then_some(l)
-                    }))
+                            .zip(LETTERS)
+                            .find(|(c, _)| fits(c))
+                            .map(|(_, l)| l),
+                    )
                 }
                 Slot::Settled(_) => None,
             })
@@ -277,20 +273,13 @@ impl Task {
         let term = ctx.matcher(track).terminology();
         let mut answers = answers.iter();
         let mut out: Vec<Item> = Vec::new();
-        let earlier = |raw: &str| -> Vec<Item> {
-            retrieval
-                .iter()
-                .filter(|i| i.source.as_deref() == Some(raw))
-                .cloned()
-                .collect()
-        };
         for slot in &self.slots {
             let new: Vec<Item> = match slot {
                 Slot::Settled(items) => items.clone(),
                 Slot::Open { raw, span, choices } => {
                     let Some(c) = answers.next().ok_or("fewer answers than items")? else {
                         // No agreed answer: the earlier choice stays.
-                        out_push(&mut out, earlier(raw));
+                        out_push(&mut out, kept_for(retrieval, raw));
                         continue;
                     };
                     let (letter, range) = string_value(&c.text, "pick")
@@ -305,19 +294,8 @@ impl Task {
                         .and_then(|i| choices.get(i));
                     // An unsure answer that differs from the earlier choice
                     // does not overrule it.
-                    let kept = earlier(raw);
-                    let same = |c: &Choice| {
-                        let mut a: Vec<&str> = c
-                            .entries
-                            .iter()
-                            .map(|(e, _)| term.entry(*e).code.as_str())
-                            .collect();
-                        let mut b: Vec<&str> =
-                            kept.iter().filter_map(|i| i.code.as_deref()).collect();
-                        a.sort_unstable();
-                        b.sort_unstable();
-                        a == b
-                    };
+                    let kept = kept_for(retrieval, raw);
+                    let same = |c: &Choice| is_kept(term, c, &kept);
                     if p < overrule && !kept.is_empty() && !chosen.is_some_and(same) {
                         out_push(&mut out, kept);
                         continue;
@@ -359,6 +337,29 @@ fn out_push(out: &mut Vec<Item>, items: Vec<Item>) {
             out.push(it);
         }
     }
+}
+
+/// What retrieval's own list (the no-model stage's) made of the item whose
+/// raw text is `raw`.
+fn kept_for(retrieval: &[Item], raw: &str) -> Vec<Item> {
+    retrieval
+        .iter()
+        .filter(|i| i.source.as_deref() == Some(raw))
+        .cloned()
+        .collect()
+}
+
+/// Whether choice `c` names exactly the codes of `kept`, in any order.
+fn is_kept(term: &Terminology, c: &Choice, kept: &[Item]) -> bool {
+    let mut a: Vec<&str> = c
+        .entries
+        .iter()
+        .map(|(e, _)| term.entry(*e).code.as_str())
+        .collect();
+    let mut b: Vec<&str> = kept.iter().filter_map(|i| i.code.as_deref()).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }
 
 #[cfg(test)]
