@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::Sharing;
 use crate::error::Error;
 use crate::Result;
 
@@ -137,23 +138,12 @@ fn read_holder(f: &mut File) -> Option<Holder> {
 }
 
 /// Takes the lock at `path` if no live process holds it; a new lock file
-/// gets `mode` (0660 in a team store, so the next coder can open it).
-pub fn lock(path: &Path, mode: u32) -> Result<Locked> {
+/// gets the store's mode (0660 in a team store, so the next coder can open
+/// it).
+pub fn lock(path: &Path, sharing: Sharing) -> Result<Locked> {
     let mut opts = OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    let mut file = opts.open(path).map_err(|e| Error::io(path, e))?;
-    #[cfg(unix)]
-    if mode & 0o060 != 0 {
-        use std::os::unix::fs::PermissionsExt;
-        // the umask must not take the group's bits (another coder's file
-        // is not ours to change: a failure here is theirs to have set)
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
-    }
+    let mut file = super::open_as(&opts, path, sharing).map_err(|e| Error::io(path, e))?;
     let previous = read_holder(&mut file);
     if !try_lock(&file).map_err(|e| Error::io(path, e))? {
         let holder = previous.unwrap_or(Holder {
@@ -186,16 +176,19 @@ mod tests {
     fn one_holder_at_a_time_and_release_on_drop() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.session.lock");
-        let Locked::Mine(first) = lock(&p, 0o600).unwrap() else {
+        let Locked::Mine(first) = lock(&p, Sharing::Private).unwrap() else {
             panic!("free lock refused")
         };
         assert_eq!(first.holder.pid, std::process::id());
         // flock is per open file: a second open in this process is refused too
-        match lock(&p, 0o600).unwrap() {
+        match lock(&p, Sharing::Private).unwrap() {
             Locked::Theirs(h) => assert_eq!(h.pid, std::process::id()),
             Locked::Mine(_) => panic!("two holders"),
         }
         drop(first);
-        assert!(matches!(lock(&p, 0o600).unwrap(), Locked::Mine(_)));
+        assert!(matches!(
+            lock(&p, Sharing::Private).unwrap(),
+            Locked::Mine(_)
+        ));
     }
 }

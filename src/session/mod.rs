@@ -231,7 +231,7 @@ impl SessionStore {
     /// when no live process holds it, else who does.
     pub fn lock(&self, record_id: &str) -> Result<Locked> {
         let path = self.path_for(record_id).with_extension("lock");
-        lock::lock(&path, self.sharing.file_mode())
+        lock::lock(&path, self.sharing)
     }
 
     /// Writes the session atomically (mode 0600, 0660 in a team store).
@@ -239,7 +239,7 @@ impl SessionStore {
         let path = self.path_for(&session.record_id);
         let json = serde_json::to_vec_pretty(session)
             .map_err(|e| Error::Other(format!("serialize session: {e}")))?;
-        write_atomic_mode(&path, &json, self.sharing.file_mode())
+        write_atomic_as(&path, &json, self.sharing)
     }
 
     /// Saves the session and appends its newest edit to the audit log.
@@ -273,13 +273,7 @@ impl SessionStore {
         let path = self.audit_path();
         let mut opts = OpenOptions::new();
         opts.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(self.sharing.file_mode());
-        }
-        let mut f = opts.open(&path).map_err(|e| Error::io(&path, e))?;
-        set_mode(&f, self.sharing);
+        let mut f = open_as(&opts, &path, self.sharing).map_err(|e| Error::io(&path, e))?;
         let mut line = serde_json::to_vec(entry).map_err(|e| Error::Other(e.to_string()))?;
         line.push(b'\n');
         f.write_all(&line).map_err(|e| Error::io(&path, e))?;
@@ -317,27 +311,35 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     b.create(dir).map_err(|e| Error::io(dir, e))
 }
 
-/// A team store's file gets its group bits whatever the umask took away
-/// (a umask of 022 would leave the other coders read-only).
-fn set_mode(f: &File, sharing: Sharing) {
+/// Opens `path` with `opts`, a new file getting the mode of `sharing`; a
+/// team store's file gets its group bits whatever the umask took away (a
+/// umask of 022 would leave the other coders read-only).
+fn open_as(opts: &OpenOptions, path: &Path, sharing: Sharing) -> std::io::Result<File> {
+    let mut opts = opts.clone();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(sharing.file_mode());
+    }
+    let f = opts.open(path)?;
     #[cfg(unix)]
     if sharing == Sharing::Team {
         use std::os::unix::fs::PermissionsExt;
+        // another coder's file is not ours to change: a failure here
+        // leaves the mode they set
         let _ = f.set_permissions(fs::Permissions::from_mode(sharing.file_mode()));
     }
-    #[cfg(not(unix))]
-    let _ = (f, sharing);
+    Ok(f)
 }
 
 /// Replaces `path` with `bytes` atomically: temp file in the same directory,
 /// fsync, rename over the target, fsync the directory. Mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_mode(path, bytes, Sharing::Private.file_mode())
+    write_atomic_as(path, bytes, Sharing::Private)
 }
 
-/// [`write_atomic`] with the file mode given (0660 leaves the umask no
-/// say, for a team store).
-fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+/// [`write_atomic`] with the file mode of `sharing`.
+fn write_atomic_as(path: &Path, bytes: &[u8], sharing: Sharing) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
@@ -349,15 +351,7 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode);
-        }
-        let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        if mode != Sharing::Private.file_mode() {
-            set_mode(&f, Sharing::Team);
-        }
+        let mut f = open_as(&opts, &tmp, sharing).map_err(|e| Error::io(&tmp, e))?;
         let written = f.write_all(bytes).and_then(|()| f.sync_all());
         if let Err(e) = written {
             // A full disk leaves a partial temp file: give its space back.
