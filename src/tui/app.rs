@@ -473,22 +473,29 @@ impl App {
 
     /// Hands an action to the popup on top.
     fn popup_mode(&mut self, a: Action) {
-        let mut overlay = std::mem::replace(&mut self.overlay, Overlay::None);
-        let keep = overlay.popup_mut().is_some_and(|p| p.handle(self, a));
-        if keep && matches!(self.overlay, Overlay::None) {
-            self.overlay = overlay;
-        }
+        self.with_popup(|p, app| p.handle(app, a));
     }
 
     /// Lets the popup on top run the work its keys put off (see
     /// [`Popup::idle`]). True when it changed something.
     fn popup_idle(&mut self) -> bool {
+        let mut changed = false;
+        self.with_popup(|p, app| {
+            changed = p.idle(app);
+            true
+        });
+        changed
+    }
+
+    /// Runs `f` on the popup on top with the popup out of `self.overlay`
+    /// (so `f` may change the app freely). The popup goes back when `f`
+    /// returns true and opened no other.
+    fn with_popup(&mut self, f: impl FnOnce(&mut dyn Popup, &mut App) -> bool) {
         let mut overlay = std::mem::replace(&mut self.overlay, Overlay::None);
-        let changed = overlay.popup_mut().is_some_and(|p| p.idle(self));
-        if matches!(self.overlay, Overlay::None) {
+        let keep = overlay.popup_mut().is_some_and(|p| f(p, self));
+        if keep && matches!(self.overlay, Overlay::None) {
             self.overlay = overlay;
         }
-        changed
     }
 
     // ----- focus and cursors ---------------------------------------------

@@ -13,7 +13,7 @@ use ratatui_textarea::{CursorMove, TextArea};
 use super::action::Action;
 use super::app::{App, Level, Overlay};
 use super::editlist::{item_line, parse_lines};
-use super::keymap::{Key, Mode};
+use super::keymap::Mode;
 use super::layout::popup;
 use super::popup::Popup;
 use crate::i18n::{self, Msg};
@@ -103,10 +103,6 @@ impl Popup for EditPopup {
             }
             _ => true,
         }
-    }
-
-    fn typed(&mut self, key: Key) -> bool {
-        self.area.input(KeyEvent::new(key.code, key.mods))
     }
 
     fn key_event(&mut self, ev: &KeyEvent) -> bool {

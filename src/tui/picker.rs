@@ -46,10 +46,6 @@ impl PickerPopup {
         p.cursor = p.hits.iter().position(|&i| i == app.current).unwrap_or(0);
         app.overlay = Overlay::Popup(Box::new(p));
     }
-
-    fn list_rows(area: Rect) -> usize {
-        popup::list_height(area)
-    }
 }
 
 impl Popup for PickerPopup {
@@ -58,7 +54,7 @@ impl Popup for PickerPopup {
     }
 
     fn handle(&mut self, app: &mut App, a: Action) -> bool {
-        let page = Self::list_rows(self.area(app.size));
+        let page = popup::list_height(self.area(app.size));
         if let Some(d) = popup::step(a, page) {
             self.cursor = popup::moved(self.cursor, d, self.hits.len());
             return true;
@@ -109,7 +105,7 @@ impl Popup for PickerPopup {
     }
 
     fn click(&mut self, area: Rect, row: u16) {
-        let h = Self::list_rows(area);
+        let h = popup::list_height(area);
         if let Some(r) = popup::clicked_row(area, row, self.cursor, h, self.hits.len()) {
             self.cursor = r;
         }
