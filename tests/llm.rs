@@ -154,6 +154,47 @@ fn parallel_sequences_match_running_each_alone() {
     }
 }
 
+/// Questions of one stage share their task text and differ at the end:
+/// the shared part is decoded once, and every answer is what the question
+/// gets alone.
+#[test]
+fn suffixes_that_begin_alike_are_read_once_with_the_same_answers() {
+    let tiny = need_tiny!();
+    let _g = llm_common::serial();
+    let task = "【任务】诊断校验：本病案的诊断列表为：冠心病；高血压病；高脂血症。待核对的一项：";
+    let reqs: Vec<GenRequest> = ["“冠心病”", "“高血压病”", "“高脂血症”", "“冠心病”"]
+        .iter()
+        .map(|item| GenRequest::new(format!("{task}{item}")).max_tokens(6))
+        .collect();
+    let mut b = load(&tiny.model, |c| c.n_seq_max = 4);
+    let prefix_tokens = b.count_tokens(PREFIX).unwrap();
+    let together = run(&mut b, PREFIX, &reqs);
+    let evaluated = b.stats().prompt_tokens as usize;
+    let mut each_alone = prefix_tokens;
+    for (i, req) in reqs.iter().enumerate() {
+        let mut fresh = load(&tiny.model, |c| c.n_seq_max = 1);
+        let alone = run(&mut fresh, PREFIX, std::slice::from_ref(req));
+        assert_eq!(together[i].tokens, alone[0].tokens, "request {i}");
+        for (p, q) in together[i].token_probs.iter().zip(&alone[0].token_probs) {
+            assert!((p - q).abs() < 1e-3, "request {i}: prob {p} vs {q}");
+        }
+        each_alone += alone[0].prompt_tokens - prefix_tokens;
+    }
+    let task_tokens = b.count_tokens(task).unwrap().saturating_sub(1);
+    assert!(
+        evaluated + 3 * task_tokens <= each_alone + 3,
+        "{evaluated} evaluated, {each_alone} one suffix at a time, task {task_tokens} tokens"
+    );
+    // The first request pays for the shared part, the identical fourth for
+    // none of its suffix.
+    assert_eq!(together[0].cached_tokens, 0);
+    assert!(together[1].cached_tokens >= task_tokens.saturating_sub(2));
+    assert_eq!(
+        together[3].cached_tokens,
+        together[3].prompt_tokens - prefix_tokens
+    );
+}
+
 #[test]
 fn more_requests_than_sequences_run_in_chunks() {
     let tiny = need_tiny!();

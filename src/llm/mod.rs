@@ -144,7 +144,9 @@ pub struct Completion {
     pub tokens: Vec<String>,
     /// Tokens of prefix + suffix.
     pub prompt_tokens: usize,
-    /// Prompt tokens found already in the KV cache (not evaluated again).
+    /// Prompt tokens not evaluated for this answer: found in the KV cache,
+    /// or (embedded backend) decoded once for an earlier request of the same
+    /// call whose suffix begins the same way.
     pub cached_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
@@ -186,7 +188,8 @@ pub struct BackendStats {
     pub calls: u64,
     /// Prompt tokens evaluated (prefix and suffix tokens not found in the cache).
     pub prompt_tokens: u64,
-    /// Prompt tokens reused from the KV cache instead of being evaluated.
+    /// Prompt tokens reused from the KV cache, or shared with another
+    /// request of the same call, instead of being evaluated.
     pub cached_tokens: u64,
     /// Tokens generated.
     pub generated_tokens: u64,

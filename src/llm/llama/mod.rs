@@ -12,9 +12,10 @@
 //!    after another; a group larger than `n_seq_max`, or one whose sequences
 //!    would not fit the context, is split into chunks.
 //! 3. For a chunk of n requests the prefix slot is copied into n sequences
-//!    (cheap: the unified KV cache shares the cells), every suffix is decoded
-//!    in one batch, and then each step decodes one token per live sequence in
-//!    one batch. Each sequence has its own sampler (grammar + greedy or
+//!    (cheap: the unified KV cache shares the cells), the suffixes are decoded
+//!    as a prefix tree (tokens they share at the same place once, for all
+//!    their sequences; see `prompt_tree`), and then each step decodes one
+//!    token per live sequence in one batch. Each sequence has its own sampler (grammar + greedy or
 //!    temperature). Afterwards the request sequences are cleared; the prefix
 //!    slot stays for the next call.
 //!
@@ -44,6 +45,7 @@
 //!   names contain an entry of `ICDFLOW_GGML_EXCLUDE` (default
 //!   `sapphirerapids`, whose AMX code dies in VMs) are not loaded.
 
+mod prompt_tree;
 mod runtime;
 mod sampler;
 
@@ -67,6 +69,7 @@ pub use runtime::{
     BACKENDS_DIR_ENV, BACKENDS_EXCLUDE_ENV, DEFAULT_EXCLUDE,
 };
 
+use self::prompt_tree::{prompt_tree, shared_counts};
 use self::sampler::SeqSampler;
 use super::output::{token_prob, SeqOutput};
 use super::{gguf, Backend, BackendStats, Completion, FinishReason, GenRequest};
@@ -558,13 +561,13 @@ impl LlamaCppBackend {
         cancel: &AtomicBool,
         on_token: &mut dyn FnMut(usize, &str),
         start: Instant,
-    ) -> Result<usize> {
+    ) -> Result<Vec<usize>> {
         let t_prompt = Instant::now();
         let Some(cached) = self.sync_prefix(slot, shared, cancel)? else {
             for run in runs.iter_mut() {
                 run.end(FinishReason::Cancelled, start);
             }
-            return Ok(0);
+            return Ok(vec![0; runs.len()]);
         };
         self.stats.prompt_tokens += (shared.len() - cached) as u64;
         self.stats.cached_tokens += cached as u64;
@@ -577,32 +580,39 @@ impl LlamaCppBackend {
                 .map_err(|e| Error::Model(format!("KV copy: {e}")))?;
         }
 
-        // Every suffix in as few batches as n_batch allows; a run's first
-        // token is sampled right after the batch holding its last suffix
-        // token (later batches overwrite the logits).
-        let mut batch = LlamaBatch::new(self.n_batch, 1);
+        // Every suffix in as few batches as n_batch allows, the tokens the
+        // suffixes share at the same place decoded once for all their
+        // sequences (see `prompt_tree`); a run's first token is sampled right
+        // after the batch holding its last suffix token (later batches
+        // overwrite the logits).
+        let own: Vec<&[LlamaToken]> = runs.iter().map(|r| suffixes[r.req].as_slice()).collect();
+        let tree = prompt_tree(&own);
+        let base = runs.first().map_or(0, |r| r.pos);
+        let mut batch = LlamaBatch::new(self.n_batch, runs.len().max(1) as i32);
         let mut waiting = Vec::new();
-        for k in 0..runs.len() {
-            let toks = &suffixes[runs[k].req];
-            for (j, &t) in toks.iter().enumerate() {
-                if batch.n_tokens() as usize == self.n_batch {
-                    self.ctx
-                        .decode(&mut batch)
-                        .map_err(|e| decode_error(e, "prompt suffixes", self.n_ctx))?;
-                    self.sample_waiting(runs, &mut waiting)?;
-                    batch.clear();
-                }
-                let last = j + 1 == toks.len();
-                batch
-                    .add(t, runs[k].pos, &[runs[k].seq], last)
-                    .map_err(|e| Error::Model(format!("batch: {e}")))?;
-                if last {
-                    waiting.push((k, batch.n_tokens() - 1));
-                }
-                runs[k].pos += 1;
+        for t in &tree {
+            if batch.n_tokens() as usize == self.n_batch {
+                self.ctx
+                    .decode(&mut batch)
+                    .map_err(|e| decode_error(e, "prompt suffixes", self.n_ctx))?;
+                self.sample_waiting(runs, &mut waiting)?;
+                batch.clear();
             }
-            self.stats.prompt_tokens += toks.len() as u64;
+            let seqs: Vec<i32> = t.runs.iter().map(|&k| runs[k].seq).collect();
+            let last = !t.ends.is_empty();
+            batch
+                .add(t.token, base + t.depth as i32, &seqs, last)
+                .map_err(|e| Error::Model(format!("batch: {e}")))?;
+            for &k in &t.ends {
+                waiting.push((k, batch.n_tokens() - 1));
+            }
         }
+        for (run, toks) in runs.iter_mut().zip(&own) {
+            run.pos = base + toks.len() as i32;
+        }
+        let shared_suffix = shared_counts(&tree, runs.len());
+        self.stats.prompt_tokens += tree.len() as u64;
+        self.stats.cached_tokens += shared_suffix.iter().sum::<usize>() as u64;
         if batch.n_tokens() > 0 {
             self.ctx
                 .decode(&mut batch)
@@ -686,7 +696,9 @@ impl LlamaCppBackend {
             self.stats.generated_tokens += run.out.len() as u64;
         }
         self.stats.gen_ms += ms(t_gen);
-        Ok(cached)
+        // What each run did not evaluate: the cached prefix and the suffix
+        // tokens an earlier run of the chunk decoded for it.
+        Ok(shared_suffix.iter().map(|s| cached + s).collect())
     }
 }
 
@@ -812,7 +824,7 @@ impl Backend for LlamaCppBackend {
                         .clear_kv_cache_seq(Some(run.seq as u32), None, None);
                 }
                 let cached = outcome?;
-                for mut run in runs {
+                for (mut run, cached) in runs.into_iter().zip(cached) {
                     run.end(FinishReason::EndOfText, start);
                     let finish = run.finish.unwrap_or_default();
                     let c = &mut results[run.req];
