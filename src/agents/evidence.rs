@@ -91,10 +91,18 @@ pub fn snippet(record: &Record, s: &Span, window: usize) -> String {
     )
 }
 
+/// Characters either side of a span that make two places "the same
+/// sentence" when they are equal (see [`item_snippets`]).
+const COPY_CORE: usize = 10;
+
 /// Snippets of an item's own evidence outside the face sheet (`window`
-/// characters either side), at most `max`, near neighbours merged.
+/// characters either side), at most `max`, near neighbours merged. A place
+/// whose sentence another section copies (入院情况 repeating 既往史, word for
+/// word around the span) is shown once: the copy tells the model nothing
+/// new and costs as many prompt tokens as the first.
 pub fn item_snippets(record: &Record, spans: &[Span], window: usize, max: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut cores: Vec<String> = Vec::new();
     let mut last: Option<Span> = None;
     for s in spans.iter().filter(|s| !in_face_sheet(record, s)) {
         if out.len() >= max {
@@ -103,13 +111,28 @@ pub fn item_snippets(record: &Record, spans: &[Span], window: usize, max: usize)
         if last.is_some_and(|l| l.section == s.section && s.start < l.end + window * 3) {
             continue;
         }
+        let core = around(record, s, COPY_CORE);
+        if cores.contains(&core) {
+            continue;
+        }
         let text = snippet(record, s, window);
         if !text.is_empty() && !out.contains(&text) {
             out.push(text);
+            cores.push(core);
             last = Some(*s);
         }
     }
     out
+}
+
+/// The span's text with `window` characters either side, without the
+/// section name and spaces; empty when the span does not fit the record.
+fn around(record: &Record, s: &Span, window: usize) -> String {
+    let text = snippet(record, s, window);
+    match text.split_once('：') {
+        Some((_, t)) => t.replace(' ', ""),
+        None => text,
+    }
 }
 
 /// Where the first of `needles` that occurs outside the face sheet does,
@@ -185,5 +208,38 @@ mod tests {
             end: 4,
         };
         assert_eq!(snippet(&r, &bad, 5), "");
+    }
+
+    #[test]
+    fn a_sentence_copied_into_another_section_is_shown_once() {
+        let r = Record::new("r")
+            .with_section(
+                "既往史",
+                "平素既往血压控制尚可，“肺结节、甲状腺结节、子宫肌瘤”4年，否认糖尿病",
+            )
+            .with_section(
+                "入院情况",
+                "患者既往血压控制尚可，“肺结节、甲状腺结节、子宫肌瘤”4年，否认糖尿病等慢性病史",
+            )
+            .with_section("诊疗经过", "复查胸部CT：肺结节较前无变化。");
+        let spans = find_in_narrative(&r, &["肺结节"]);
+        assert_eq!(spans.len(), 2);
+        let s = item_snippets(&r, &spans, WINDOW, MAX_SPANS);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert!(s[0].starts_with("既往史："), "{}", s[0]);
+        // A different sentence naming the same thing is kept.
+        let all: Vec<Span> = ["既往史", "诊疗经过"]
+            .iter()
+            .map(|name| {
+                let i = r.section_index(name).unwrap();
+                let start = r.sections[i].text.find("肺结节").unwrap();
+                Span {
+                    section: i,
+                    start,
+                    end: start + "肺结节".len(),
+                }
+            })
+            .collect();
+        assert_eq!(item_snippets(&r, &all, WINDOW, MAX_SPANS).len(), 2);
     }
 }
