@@ -195,6 +195,46 @@ fn suffixes_that_begin_alike_are_read_once_with_the_same_answers() {
     );
 }
 
+/// A prefill is read as prompt: the answer starts with it, the grammar goes
+/// on from its end, and only the rest is generated.
+#[test]
+fn a_prefill_is_read_not_generated_and_must_fit_the_grammar() {
+    let tiny = need_tiny!();
+    let _g = llm_common::serial();
+    let schema = json!({"type": "object",
+        "properties": {"pick": {"type": "string", "enum": ["a", "b"]}},
+        "required": ["pick"]});
+    let grammar = grammar_from_json_schema(&schema).unwrap();
+    let mut b = load(&tiny.model, |c| c.n_seq_max = 2);
+    let reqs = [
+        GenRequest::new("Q1")
+            .grammar(grammar.clone())
+            .max_tokens(12)
+            .prefill("{\"pick\":\""),
+        GenRequest::new("Q2")
+            .grammar(grammar.clone())
+            .max_tokens(12),
+    ];
+    let out = run(&mut b, PREFIX, &reqs);
+    let v: Value = serde_json::from_str(&out[0].text).expect(&out[0].text);
+    assert!(out[0].text.starts_with("{\"pick\":\""), "{}", out[0].text);
+    assert!(["a", "b"].contains(&v["pick"].as_str().unwrap()));
+    // The opening's tokens were read with the prompt, not generated.
+    assert!(out[0].generated_tokens <= 4, "{:?}", out[0].tokens);
+    assert_eq!(out[0].tokens.concat(), out[0].text);
+    let without: Value = serde_json::from_str(&out[1].text).expect(&out[1].text);
+    assert!(without["pick"].is_string());
+    assert!(out[1].generated_tokens > out[0].generated_tokens);
+
+    let wrong = GenRequest::new("Q").grammar(grammar).prefill("[");
+    let cancel = AtomicBool::new(false);
+    let err = b
+        .generate(PREFIX, &[wrong], &cancel, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("prefill"), "{err}");
+}
+
 #[test]
 fn more_requests_than_sequences_run_in_chunks() {
     let tiny = need_tiny!();

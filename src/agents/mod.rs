@@ -160,12 +160,20 @@ impl Agents {
     }
 
     /// The request `role`'s agent sends for one question: its token budget,
-    /// temperature and adapter, the answer grammar, after the shared prefix.
-    fn role_request(&self, role: AgentRole, suffix: String, grammar: String) -> GenRequest {
+    /// temperature and adapter, the answer grammar and the opening every
+    /// answer to `schema` has (a prefill), after the shared prefix.
+    fn role_request(
+        &self,
+        role: AgentRole,
+        suffix: String,
+        grammar: String,
+        schema: &serde_json::Value,
+    ) -> GenRequest {
         let mut req = GenRequest::new(suffix)
             .max_tokens(self.cfg.max_tokens(role))
             .temperature(self.cfg.temperature(role))
-            .grammar(grammar);
+            .grammar(grammar)
+            .prefill(question::answer_opening(schema));
         if self
             .cfg
             .agent(role)
@@ -284,8 +292,12 @@ impl Agents {
                         break;
                     }
                 };
-                let req =
-                    self.role_request(*role, self.prompts.render(&template, q.context)?, grammar);
+                let req = self.role_request(
+                    *role,
+                    self.prompts.render(&template, q.context)?,
+                    grammar,
+                    &q.schema,
+                );
                 // The samples differ by their seeds (derived from the
                 // request's place in the batch).
                 for _ in 0..votes {

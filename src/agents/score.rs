@@ -219,6 +219,7 @@ impl Agents {
             self.example_role(row)?,
             row.prompt[prefix_bytes..].to_string(),
             crate::llm::grammar_from_json_schema(&row.schema)?,
+            &row.schema,
         ))
     }
 }

@@ -45,6 +45,13 @@ pub struct GenRequest {
     /// Seed for sampling when `temperature > 0`; `None` derives one from the
     /// backend's seed and the request's index.
     pub seed: Option<u64>,
+    /// Text every answer begins with (the grammar forces it, e.g. `{"pick":"`).
+    /// The embedded backend reads it as part of the prompt instead of
+    /// generating it a token at a time, and the completion's text starts with
+    /// it; a backend that cannot (a server's grammar starts at its root)
+    /// generates the whole answer under the grammar. It must be a beginning
+    /// the grammar allows.
+    pub prefill: String,
 }
 
 impl Default for GenRequest {
@@ -57,6 +64,7 @@ impl Default for GenRequest {
             adapter: None,
             stop: Vec::new(),
             seed: None,
+            prefill: String::new(),
         }
     }
 }
@@ -92,6 +100,11 @@ impl GenRequest {
     /// Adds a stop string.
     pub fn stop(mut self, s: impl Into<String>) -> Self {
         self.stop.push(s.into());
+        self
+    }
+    /// Sets the text every answer begins with (see the field).
+    pub fn prefill(mut self, text: impl Into<String>) -> Self {
+        self.prefill = text.into();
         self
     }
     /// Sets the sampling seed.

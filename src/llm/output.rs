@@ -36,6 +36,8 @@ pub(crate) struct SeqOutput {
     /// Bytes of `text` already handed to the stream.
     streamed: usize,
     stopped: bool,
+    /// Pieces given rather than generated (a prefill).
+    given: usize,
 }
 
 impl SeqOutput {
@@ -46,9 +48,21 @@ impl SeqOutput {
         }
     }
 
-    /// Generated tokens so far.
+    /// Generated tokens so far (a given prefill not counted).
     pub fn len(&self) -> usize {
-        self.probs.len()
+        self.probs.len() - self.given
+    }
+
+    /// Starts the output with text the request gave (a prefill), as one
+    /// piece of probability 1: it was not chosen by the model.
+    pub fn give(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        self.text.push_str(text);
+        self.tokens.push(text.to_string());
+        self.probs.push(1.0);
+        self.given += 1;
     }
 
     /// Appends one token's bytes. Returns true when a stop string now ends the
@@ -187,6 +201,21 @@ mod tests {
         assert_eq!(token_prob(&masked, 0), 0.0);
         assert!((token_prob(&masked, 1) - 1.0).abs() < 1e-6);
         assert_eq!(token_prob(&masked, 5), 0.0);
+    }
+
+    #[test]
+    fn a_given_prefill_is_text_but_not_a_generated_token() {
+        let mut o = SeqOutput::new(&[]);
+        o.give("{\"pick\":\"");
+        assert_eq!(o.len(), 0);
+        assert!(!o.push(b"a", 0.5));
+        assert!(!o.push(b"\"}", 0.9));
+        assert_eq!(o.len(), 2);
+        assert_eq!(o.text, "{\"pick\":\"a\"}");
+        assert_eq!(o.tokens.concat(), o.text);
+        assert_eq!(o.probs, vec![1.0, 0.5, 0.9]);
+        let all = o.text.clone();
+        assert_eq!(o.take_stream(false), all);
     }
 
     #[test]

@@ -15,7 +15,10 @@
 //!    (cheap: the unified KV cache shares the cells), the suffixes are decoded
 //!    as a prefix tree (tokens they share at the same place once, for all
 //!    their sequences; see `prompt_tree`), and then each step decodes one
-//!    token per live sequence in one batch. Each sequence has its own sampler (grammar + greedy or
+//!    token per live sequence in one batch. A request's prefill (the opening
+//!    its grammar forces, such as `{"pick":"`) is read as the end of its
+//!    suffix and accepted into its grammar, so it costs prompt tokens rather
+//!    than one decoding step per token. Each sequence has its own sampler (grammar + greedy or
 //!    temperature). Afterwards the request sequences are cleared; the prefix
 //!    slot stays for the next call.
 //!
@@ -728,9 +731,20 @@ impl Backend for LlamaCppBackend {
         }
         let start = Instant::now();
         let mut shared = self.tokenize(prefix, true);
+        // A prefill is read with the prompt: the answer's forced opening
+        // costs a prompt token, not a decoding step.
+        let prefills: Vec<Vec<LlamaToken>> = requests
+            .iter()
+            .map(|r| self.tokenize(&r.prefill, false))
+            .collect();
         let mut suffixes: Vec<Vec<LlamaToken>> = requests
             .iter()
-            .map(|r| self.tokenize(&r.suffix, false))
+            .zip(&prefills)
+            .map(|(r, p)| {
+                let mut s = self.tokenize(&r.suffix, false);
+                s.extend_from_slice(p);
+                s
+            })
             .collect();
         // The first generated token needs logits of the prompt's last token,
         // so a request with an empty suffix takes the prefix's last token as
@@ -762,7 +776,11 @@ impl Backend for LlamaCppBackend {
         let mut samplers = requests
             .iter()
             .enumerate()
-            .map(|(i, r)| SeqSampler::new(&self.model, r, self.seed_for(r, i), i).map(Some))
+            .map(|(i, r)| {
+                let mut s = SeqSampler::new(&self.model, r, self.seed_for(r, i), i)?;
+                s.accept_given(&prefills[i], i)?;
+                Ok(Some(s))
+            })
             .collect::<Result<Vec<_>>>()?;
 
         let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
@@ -808,7 +826,11 @@ impl Backend for LlamaCppBackend {
                             FinishReason::MaxTokens
                         },
                         sampler,
-                        out: SeqOutput::new(&requests[r].stop),
+                        out: {
+                            let mut out = SeqOutput::new(&requests[r].stop);
+                            out.give(&requests[r].prefill);
+                            out
+                        },
                         pending: None,
                         finish: None,
                         elapsed_ms: 0.0,

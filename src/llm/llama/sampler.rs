@@ -48,6 +48,21 @@ impl SeqSampler {
         Ok(SeqSampler { grammar, chain })
     }
 
+    /// Advances the grammar over tokens the request gave (a prefill read as
+    /// prompt): the answer then goes on from where they end.
+    pub fn accept_given(&mut self, tokens: &[LlamaToken], index: usize) -> Result<()> {
+        if let Some(grammar) = &mut self.grammar {
+            for &t in tokens {
+                grammar.try_accept(t).map_err(|e| {
+                    Error::Model(format!(
+                        "request {index}: its prefill does not fit its grammar ({e})"
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Chooses the next token from one row of logits and advances the grammar.
     pub fn pick(&mut self, logits: &[f32]) -> Result<LlamaToken> {
         let first = self.choose(logits, false)?;
