@@ -193,6 +193,15 @@ fn suffixes_that_begin_alike_are_read_once_with_the_same_answers() {
         together[3].cached_tokens,
         together[3].prompt_tokens - prefix_tokens
     );
+    // Cut into batches of 32 tokens, the tree gives the same answers.
+    let mut narrow = load(&tiny.model, |c| {
+        c.n_seq_max = 4;
+        c.n_batch = Some(32);
+    });
+    let cut = run(&mut narrow, PREFIX, &reqs);
+    for (i, (a, b)) in together.iter().zip(&cut).enumerate() {
+        assert_eq!(a.tokens, b.tokens, "request {i}");
+    }
 }
 
 /// A prefill is read as prompt: the answer starts with it, the grammar goes
