@@ -300,14 +300,27 @@ impl Task {
                         out_push(&mut out, kept);
                         continue;
                     }
+                    // An answer that agrees with the earlier choice adds to
+                    // it: the item keeps the higher confidence of the two.
+                    // (Taking the answer's own would flag exactly the items
+                    // both agree on, while an unsure answer that disagrees
+                    // leaves the earlier item unflagged.)
+                    let agrees = chosen.is_some_and(same);
                     match chosen {
                         Some(choice) => choice
                             .entries
                             .iter()
                             .map(|(e, s)| {
-                                let mut it = item(term, *e, p, *s, raw);
+                                let code = &term.entry(*e).code;
+                                let earlier = kept
+                                    .iter()
+                                    .filter(|k| agrees && k.code.as_ref() == Some(code))
+                                    .filter_map(|k| k.confidence)
+                                    .fold(0.0f32, f32::max);
+                                let conf = p.max(earlier);
+                                let mut it = item(term, *e, conf, *s, raw);
                                 it.origin = Origin::Agent;
-                                if p < low {
+                                if conf < low {
                                     it.flag(Flag::LowConfidence);
                                 }
                                 it
@@ -459,6 +472,37 @@ mod tests {
             .unwrap();
         assert_eq!(codes(agree.clone()), ["I20.900"]);
         assert_eq!(agree[0].origin, Origin::Agent);
+        // and an unsure agreeing answer does not lower the earlier 0.8 nor
+        // flag the item; a sure one raises it
+        let unsure_agree = task
+            .apply(
+                &ctx,
+                Track::Diagnosis,
+                &[answer("a", 0.3)],
+                &earlier,
+                0.5,
+                0.9,
+            )
+            .unwrap();
+        assert_eq!(unsure_agree[0].confidence, Some(0.8));
+        assert!(!unsure_agree[0].flags.contains(&Flag::LowConfidence));
+        let sure_agree = task
+            .apply(
+                &ctx,
+                Track::Diagnosis,
+                &[answer("a", 0.95)],
+                &earlier,
+                0.5,
+                0.9,
+            )
+            .unwrap();
+        assert_eq!(sure_agree[0].confidence, Some(0.95));
+        // an item the model chose over nothing earlier keeps its own, flagged
+        let fresh = task
+            .apply(&ctx, Track::Diagnosis, &[answer("b", 0.3)], &[], 0.5, 0.9)
+            .unwrap();
+        assert_eq!(codes(fresh.clone()), ["I20.000"]);
+        assert!(fresh[0].flags.contains(&Flag::LowConfidence));
         // what a fallback keeps, as a letter: retrieval's I20.900 is (a);
         // the gold I20.000 is (b)
         assert_eq!(
