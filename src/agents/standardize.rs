@@ -434,73 +434,37 @@ mod tests {
             }],
         };
         let earlier = vec![item(term, idx("I20.900"), 0.8, span, "心绞痛")];
+        let ask = |letter: &str, p: f32, earlier: &[Item]| {
+            task.apply(
+                &ctx,
+                Track::Diagnosis,
+                &[answer(letter, p)],
+                earlier,
+                0.5,
+                0.9,
+            )
+            .unwrap()
+        };
         let codes = |items: Vec<Item>| -> Vec<String> {
             items.into_iter().filter_map(|i| i.code).collect()
         };
-        let unsure = task
-            .apply(
-                &ctx,
-                Track::Diagnosis,
-                &[answer("b", 0.6)],
-                &earlier,
-                0.5,
-                0.9,
-            )
-            .unwrap();
+        let unsure = ask("b", 0.6, &earlier);
         assert_eq!(codes(unsure), ["I20.900"]);
-        let sure = task
-            .apply(
-                &ctx,
-                Track::Diagnosis,
-                &[answer("b", 0.95)],
-                &earlier,
-                0.5,
-                0.9,
-            )
-            .unwrap();
+        let sure = ask("b", 0.95, &earlier);
         assert_eq!(codes(sure), ["I20.000"]);
         // agreeing with the earlier choice needs no such confidence
-        let agree = task
-            .apply(
-                &ctx,
-                Track::Diagnosis,
-                &[answer("a", 0.6)],
-                &earlier,
-                0.5,
-                0.9,
-            )
-            .unwrap();
+        let agree = ask("a", 0.6, &earlier);
         assert_eq!(codes(agree.clone()), ["I20.900"]);
         assert_eq!(agree[0].origin, Origin::Agent);
         // and an unsure agreeing answer does not lower the earlier 0.8 nor
         // flag the item; a sure one raises it
-        let unsure_agree = task
-            .apply(
-                &ctx,
-                Track::Diagnosis,
-                &[answer("a", 0.3)],
-                &earlier,
-                0.5,
-                0.9,
-            )
-            .unwrap();
+        let unsure_agree = ask("a", 0.3, &earlier);
         assert_eq!(unsure_agree[0].confidence, Some(0.8));
         assert!(!unsure_agree[0].flags.contains(&Flag::LowConfidence));
-        let sure_agree = task
-            .apply(
-                &ctx,
-                Track::Diagnosis,
-                &[answer("a", 0.95)],
-                &earlier,
-                0.5,
-                0.9,
-            )
-            .unwrap();
+        let sure_agree = ask("a", 0.95, &earlier);
         assert_eq!(sure_agree[0].confidence, Some(0.95));
         // an item the model chose over nothing earlier keeps its own, flagged
-        let fresh = task
-            .apply(&ctx, Track::Diagnosis, &[answer("b", 0.3)], &[], 0.5, 0.9)
-            .unwrap();
+        let fresh = ask("b", 0.3, &[]);
         assert_eq!(codes(fresh.clone()), ["I20.000"]);
         assert!(fresh[0].flags.contains(&Flag::LowConfidence));
         // what a fallback keeps, as a letter: retrieval's I20.900 is (a);
