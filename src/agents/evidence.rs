@@ -70,25 +70,30 @@ pub fn in_face_sheet(record: &Record, s: &Span) -> bool {
 /// The span's text with `window` characters either side, prefixed by its
 /// section name; empty when the span does not fit the record.
 pub fn snippet(record: &Record, s: &Span, window: usize) -> String {
-    let Some(sec) = record.sections.get(s.section) else {
-        return String::new();
-    };
+    match around(record, s, window) {
+        Some((name, text)) => format!(
+            "{name}：{}",
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+        None => String::new(),
+    }
+}
+
+/// The span's section name, and its text with `window` characters either
+/// side; `None` when the span does not fit the record.
+fn around<'r>(record: &'r Record, s: &Span, window: usize) -> Option<(&'r str, String)> {
+    let sec = record.sections.get(s.section)?;
     let t = &sec.text;
     if s.start > s.end
         || s.end > t.len()
         || !t.is_char_boundary(s.start)
         || !t.is_char_boundary(s.end)
     {
-        return String::new();
+        return None;
     }
     let before = last_chars(&t[..s.start], window);
     let after: String = t[s.end..].chars().take(window).collect();
-    let text = format!("{before}{}{after}", &t[s.start..s.end]);
-    format!(
-        "{}：{}",
-        sec.name,
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    )
+    Some((&sec.name, format!("{before}{}{after}", &t[s.start..s.end])))
 }
 
 /// Characters either side of a span that make two places "the same
@@ -111,7 +116,10 @@ pub fn item_snippets(record: &Record, spans: &[Span], window: usize, max: usize)
         if last.is_some_and(|l| l.section == s.section && s.start < l.end + window * 3) {
             continue;
         }
-        let core = around(record, s, COPY_CORE);
+        // The sentence around the span, spaces aside, whatever the section.
+        let core: String = around(record, s, COPY_CORE)
+            .map(|(_, t)| t.split_whitespace().collect())
+            .unwrap_or_default();
         if cores.contains(&core) {
             continue;
         }
@@ -123,16 +131,6 @@ pub fn item_snippets(record: &Record, spans: &[Span], window: usize, max: usize)
         }
     }
     out
-}
-
-/// The span's text with `window` characters either side, without the
-/// section name and spaces; empty when the span does not fit the record.
-fn around(record: &Record, s: &Span, window: usize) -> String {
-    let text = snippet(record, s, window);
-    match text.split_once('：') {
-        Some((_, t)) => t.replace(' ', ""),
-        None => text,
-    }
 }
 
 /// Where the first of `needles` that occurs outside the face sheet does,
