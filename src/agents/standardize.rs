@@ -295,8 +295,8 @@ impl Task {
                     // An unsure answer that differs from the earlier choice
                     // does not overrule it.
                     let kept = kept_for(retrieval, raw);
-                    let same = |c: &Choice| is_kept(term, c, &kept);
-                    if p < overrule && !kept.is_empty() && !chosen.is_some_and(same) {
+                    let agrees = chosen.is_some_and(|c| is_kept(term, c, &kept));
+                    if p < overrule && !kept.is_empty() && !agrees {
                         out_push(&mut out, kept);
                         continue;
                     }
@@ -305,19 +305,21 @@ impl Task {
                     // (Taking the answer's own would flag exactly the items
                     // both agree on, while an unsure answer that disagrees
                     // leaves the earlier item unflagged.)
-                    let agrees = chosen.is_some_and(same);
+                    let earlier_conf = |code: &String| -> f32 {
+                        if !agrees {
+                            return 0.0;
+                        }
+                        kept.iter()
+                            .filter(|k| k.code.as_ref() == Some(code))
+                            .filter_map(|k| k.confidence)
+                            .fold(0.0, f32::max)
+                    };
                     match chosen {
                         Some(choice) => choice
                             .entries
                             .iter()
                             .map(|(e, s)| {
-                                let code = &term.entry(*e).code;
-                                let earlier = kept
-                                    .iter()
-                                    .filter(|k| agrees && k.code.as_ref() == Some(code))
-                                    .filter_map(|k| k.confidence)
-                                    .fold(0.0f32, f32::max);
-                                let conf = p.max(earlier);
+                                let conf = p.max(earlier_conf(&term.entry(*e).code));
                                 let mut it = item(term, *e, conf, *s, raw);
                                 it.origin = Origin::Agent;
                                 if conf < low {
