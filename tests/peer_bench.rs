@@ -4,7 +4,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 /// Answers every `/completion` with fixed timings; keeps the bodies.
@@ -52,6 +53,17 @@ fn fake_server() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     (url, bodies)
 }
 
+/// Runs the script with `args` on `records`.
+fn peer_bench(args: &[&str], records: &Path) -> Output {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peer-bench.py");
+    Command::new("python3")
+        .arg(script)
+        .args(args)
+        .arg(records)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn seven_calls_per_record_on_one_cached_record_prompt() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,12 +76,7 @@ fn seven_calls_per_record_on_one_cached_record_prompt() {
     )
     .unwrap();
     let (url, bodies) = fake_server();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peer-bench.py");
-    let out = Command::new("python3")
-        .args([script, "--server", &url, "--limit", "2"])
-        .arg(&records)
-        .output()
-        .unwrap();
+    let out = peer_bench(&["--server", &url, "--limit", "2"], &records);
     assert!(
         out.status.success(),
         "{}",
@@ -116,12 +123,7 @@ fn a_file_that_is_not_a_list_of_records_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"not": "a list"}"#).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peer-bench.py");
-    let out = Command::new("python3")
-        .args([script, "--server", "http://127.0.0.1:9"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = peer_bench(&["--server", "http://127.0.0.1:9"], &bad);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.json") && err.contains("list"), "{err}");

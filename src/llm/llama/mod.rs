@@ -18,9 +18,9 @@
 //!    token per live sequence in one batch. A request's prefill (the opening
 //!    its grammar forces, such as `{"pick":"`) is read as the end of its
 //!    suffix and accepted into its grammar, so it costs prompt tokens rather
-//!    than one decoding step per token. Each sequence has its own sampler (grammar + greedy or
-//!    temperature). Afterwards the request sequences are cleared; the prefix
-//!    slot stays for the next call.
+//!    than one decoding step per token. Each sequence has its own sampler
+//!    (grammar + greedy or temperature). Afterwards the request sequences
+//!    are cleared; the prefix slot stays for the next call.
 //!
 //! The tokenizer runs on prefix and suffix separately (the prefix with BOS
 //! where the model wants one, special tokens such as `<|im_start|>` parsed in
