@@ -709,6 +709,29 @@ mod tests {
     }
 
     #[test]
+    fn an_item_that_table_names_cover_whole_is_settled_as_retrieval_settles_it() {
+        // A contrarian model again: asked, it would keep only one of the two.
+        let mut eng = engine(picking("b"));
+        let rec = Record::new("T3")
+            .with_section("出院诊断", "1.冠状动脉粥样硬化性心脏病不稳定型心绞痛")
+            .with_section("手术名称", "药物洗脱冠状动脉支架置入");
+        let mut run = Run::new("T3");
+        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
+        assert!(std.trace.as_ref().unwrap().calls.is_empty());
+        let codes: Vec<&str> = std.items.iter().filter_map(|i| i.code.as_deref()).collect();
+        assert_eq!(codes, ["I25.103", "I20.000"]);
+        // the same items, confidences and evidence as with no model at all
+        let mut plain = Run::new("T3");
+        let mut no_model = crate::assemble::engine(ctx(), None, None);
+        with_quiet_control(|ctl| no_model.run_pending(&rec, &mut plain, ctl)).unwrap();
+        let retrieval = plain
+            .stage(Track::Diagnosis, StageKind::Standardize)
+            .unwrap();
+        assert_eq!(std.items, retrieval.items);
+    }
+
+    #[test]
     fn injected_instructions_cannot_add_codes() {
         // A model that obeys the record's injected text answers junk.
         let mut eng = engine(|_p, _r| {

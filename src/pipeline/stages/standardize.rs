@@ -87,6 +87,12 @@ pub fn raw_items(record: &Record, track: Track) -> Vec<Item> {
         .collect()
 }
 
+/// A single fuzzy name scoring under this leaves the piece to a segmentation
+/// into several table names, when one covers it.
+pub const SEGMENT_BELOW: f32 = 0.9;
+/// The confidence of each table name a segmentation finds.
+pub const SEGMENT_CONFIDENCE: f32 = 0.9;
+
 /// Rewrites one raw piece as one or more canonical items.
 pub fn standardize_piece(
     ctx: &CodingContext,
@@ -123,7 +129,7 @@ pub fn standardize_piece(
             return vec![make(m.entry, m.score.max(0.95), span)];
         }
     }
-    if top.is_none_or(|m| m.score < 0.9) {
+    if top.is_none_or(|m| m.score < SEGMENT_BELOW) {
         if let Some(segs) = lexicon.segment_partial(&p.text) {
             trace.note(format!("“{}” split into {} pieces", p.text, segs.len()));
             let starts: Vec<usize> = p
@@ -144,7 +150,7 @@ pub fn standardize_piece(
                     end: span.start + starts[b],
                 };
                 match seg {
-                    Seg::Known(h) => out.push(make(h.entry, 0.9, sub_span)),
+                    Seg::Known(h) => out.push(make(h.entry, SEGMENT_CONFIDENCE, sub_span)),
                     Seg::Gap { .. } => {
                         let sub = Piece {
                             text: p.text[starts[a]..starts[b]].to_string(),
