@@ -244,6 +244,42 @@ fn a_prefill_is_read_not_generated_and_must_fit_the_grammar() {
     assert!(err.contains("prefill"), "{err}");
 }
 
+/// What a server sees when a request's prefill goes as prompt text: the
+/// grammar of the rest alone keeps the answer, opening included, to the
+/// schema's values.
+#[test]
+fn the_grammar_after_an_opening_completes_only_answers_of_the_schema() {
+    use icdflow::agents::question::{answer_opening, answer_rest_grammar, enum_answer};
+    let tiny = need_tiny!();
+    let _g = llm_common::serial();
+    let mut b = load(&tiny.model, |c| c.n_seq_max = 4);
+    let principal = json!({"type": "object",
+        "properties": {"principal": {"type": "integer", "enum": [1, 2, 3]}},
+        "required": ["principal"]});
+    for (schema, key) in [
+        (enum_answer("pick", &["a", "b", "x"]), "pick"),
+        (principal, "principal"),
+    ] {
+        let opening = answer_opening(&schema);
+        let rest = answer_rest_grammar(&schema).unwrap();
+        let allowed = &schema["properties"][key]["enum"];
+        let reqs: Vec<GenRequest> = ["Q1", "Q2", "Q3", "Q4"]
+            .iter()
+            .map(|q| {
+                GenRequest::new(format!("{q}{opening}"))
+                    .grammar(rest.clone())
+                    .max_tokens(8)
+            })
+            .collect();
+        for c in run(&mut b, PREFIX, &reqs) {
+            let whole = format!("{opening}{}", c.text);
+            let v: Value = serde_json::from_str(&whole).expect(&whole);
+            assert_eq!(v.as_object().unwrap().len(), 1, "{whole}");
+            assert!(allowed.as_array().unwrap().contains(&v[key]), "{whole}");
+        }
+    }
+}
+
 #[test]
 fn more_requests_than_sequences_run_in_chunks() {
     let tiny = need_tiny!();

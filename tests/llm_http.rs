@@ -191,6 +191,54 @@ fn answers_in_order_with_probabilities_and_server_fields() {
 }
 
 #[test]
+fn a_prefill_with_a_grammar_for_the_rest_is_sent_as_prompt_text() {
+    let server = serve(|_, req| {
+        let prompt = req.body["prompt"].as_str().unwrap_or("");
+        let text = if prompt.ends_with("{\"pick\":\"") {
+            "b\"}"
+        } else {
+            "{\"pick\":\"a\"}"
+        };
+        Reply::Json(200, completion(text))
+    });
+    let mut b = OpenAiBackend::new(config(&server.url)).unwrap();
+    let reqs = [
+        GenRequest::new("甲")
+            .grammar("root ::= WHOLE")
+            .prefill("{\"pick\":\"")
+            .after_prefill(Some("root ::= REST".into())),
+        // no grammar for the rest: the server generates the whole answer
+        GenRequest::new("乙")
+            .grammar("root ::= WHOLE")
+            .prefill("{\"pick\":\""),
+    ];
+    let cancel = AtomicBool::new(false);
+    let mut streamed = vec![String::new(); 2];
+    let out = b
+        .generate("P", &reqs, &cancel, &mut |i, p| streamed[i].push_str(p))
+        .unwrap();
+    // The completion reads as the whole answer; the given opening is one
+    // piece of probability 1 that the server did not generate.
+    assert_eq!(out[0].text, "{\"pick\":\"b\"}");
+    assert_eq!(streamed[0], out[0].text);
+    assert_eq!(out[0].tokens, ["{\"pick\":\"", "b\"}"]);
+    assert_eq!(out[0].token_probs[0], 1.0);
+    assert_eq!(out[0].generated_tokens, 1);
+    assert_eq!(out[1].text, "{\"pick\":\"a\"}");
+    assert_eq!(out[1].tokens.len(), 1);
+
+    let seen = server.seen.lock().unwrap();
+    let with = seen
+        .iter()
+        .find(|s| s.body["prompt"] == "P甲{\"pick\":\"")
+        .unwrap();
+    assert_eq!(with.body["grammar"], "root ::= REST");
+    assert_eq!(with.body["guided_grammar"], "root ::= REST");
+    let without = seen.iter().find(|s| s.body["prompt"] == "P乙").unwrap();
+    assert_eq!(without.body["grammar"], "root ::= WHOLE");
+}
+
+#[test]
 fn chat_style_logprobs_and_cache_figures() {
     let server = serve(|_, _| {
         Reply::Json(

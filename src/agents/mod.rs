@@ -160,8 +160,9 @@ impl Agents {
     }
 
     /// The request `role`'s agent sends for one question: its token budget,
-    /// temperature and adapter, the answer grammar and the opening every
-    /// answer to `schema` has (a prefill), after the shared prefix.
+    /// temperature and adapter, the answer grammar, the opening every
+    /// answer to `schema` has (a prefill) and the grammar of the rest (for
+    /// a server), after the shared prefix.
     fn role_request(
         &self,
         role: AgentRole,
@@ -173,7 +174,8 @@ impl Agents {
             .max_tokens(self.cfg.max_tokens(role))
             .temperature(self.cfg.temperature(role))
             .grammar(grammar)
-            .prefill(question::answer_opening(schema));
+            .prefill(question::answer_opening(schema))
+            .after_prefill(question::answer_rest_grammar(schema));
         if self
             .cfg
             .agent(role)

@@ -34,23 +34,64 @@ pub fn enum_answer(key: &str, values: &[&str]) -> serde_json::Value {
 /// the request hands it to the backend as a prefill, so the model does not
 /// spend a decoding step on each of these tokens. Empty for other schemas.
 pub fn answer_opening(schema: &serde_json::Value) -> String {
-    let props = schema.get("properties").and_then(|p| p.as_object());
-    let required = schema.get("required").and_then(|r| r.as_array());
-    let (Some(props), Some(required)) = (props, required) else {
+    let Some((key, value)) = one_key(schema) else {
         return String::new();
     };
-    let Some((key, value)) = props.iter().next() else {
-        return String::new();
-    };
-    if props.len() != 1 || required.len() != 1 || required[0].as_str() != Some(key) {
-        return String::new();
-    }
     let quote = match value.get("type").and_then(|t| t.as_str()) {
         Some("string") => "\"",
         Some("integer") | Some("number") => "",
         _ => return String::new(),
     };
-    format!("{{{}:{quote}", serde_json::Value::from(key.as_str()))
+    format!("{{{}:{quote}", serde_json::Value::from(key))
+}
+
+/// The GBNF grammar of what follows [`answer_opening`] in an answer to
+/// `schema`, when its one value is one of a list (`a"}` after `{"pick":"`):
+/// a server that reads the opening as prompt text constrains the rest with
+/// it. `None` when there is no opening or no such list, or a value would
+/// need escaping in JSON.
+pub fn answer_rest_grammar(schema: &serde_json::Value) -> Option<String> {
+    let (_, value) = one_key(schema)?;
+    let string = match value.get("type")?.as_str()? {
+        "string" => true,
+        "integer" | "number" => false,
+        _ => return None,
+    };
+    let mut alternatives = Vec::new();
+    for v in value.get("enum")?.as_array()? {
+        let text = match (string, v) {
+            (true, serde_json::Value::String(t)) => t.clone(),
+            (false, serde_json::Value::Number(n)) => n.to_string(),
+            _ => return None,
+        };
+        // Without these, JSON and GBNF literals spell the value alike, as it is.
+        let escaped = |c: char| c == '"' || c == '\\' || c.is_control();
+        if text.is_empty() || text.chars().any(escaped) {
+            return None;
+        }
+        alternatives.push(format!("\"{text}\""));
+    }
+    if alternatives.is_empty() {
+        return None;
+    }
+    let close = if string {
+        "\"\\\"\" space \"}\""
+    } else {
+        "space \"}\""
+    };
+    Some(format!(
+        "root ::= ({}) {close}\nspace ::= | \" \"\n",
+        alternatives.join(" | ")
+    ))
+}
+
+/// The key and value schema of a schema for a one-key object.
+fn one_key(schema: &serde_json::Value) -> Option<(&str, &serde_json::Value)> {
+    let props = schema.get("properties")?.as_object()?;
+    let required = schema.get("required")?.as_array()?;
+    let (key, value) = props.iter().next()?;
+    (props.len() == 1 && required.len() == 1 && required[0].as_str() == Some(key))
+        .then_some((key.as_str(), value))
 }
 
 #[cfg(test)]
@@ -76,9 +117,32 @@ mod tests {
             "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
             "required": ["a", "b"]});
         assert_eq!(answer_opening(&two), "");
+        assert_eq!(answer_rest_grammar(&two), None);
         assert_eq!(
             answer_opening(&serde_json::json!({"enum": ["yes", "no"]})),
             ""
         );
+    }
+
+    #[test]
+    fn the_rest_after_the_opening_has_a_grammar_of_its_own() {
+        let pick = enum_answer("pick", &["a", "b", "x"]);
+        assert_eq!(
+            answer_rest_grammar(&pick).unwrap(),
+            "root ::= (\"a\" | \"b\" | \"x\") \"\\\"\" space \"}\"\nspace ::= | \" \"\n"
+        );
+        let num = serde_json::json!({"type": "object",
+            "properties": {"principal": {"type": "integer", "enum": [1, 12]}},
+            "required": ["principal"]});
+        assert_eq!(
+            answer_rest_grammar(&num).unwrap(),
+            "root ::= (\"1\" | \"12\") space \"}\"\nspace ::= | \" \"\n"
+        );
+        // no list, or a value JSON would escape: the server generates it all
+        let free = serde_json::json!({"type": "object",
+            "properties": {"why": {"type": "string"}}, "required": ["why"]});
+        assert_eq!(answer_rest_grammar(&free), None);
+        assert_eq!(answer_rest_grammar(&enum_answer("pick", &["a\"b"])), None);
+        assert_eq!(answer_rest_grammar(&enum_answer("pick", &[])), None);
     }
 }

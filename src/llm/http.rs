@@ -4,7 +4,10 @@
 //! parallel requests and across calls.
 //!
 //! Grammars are sent both as `grammar` (llama-server) and `guided_grammar`
-//! (vLLM); each server ignores the other's field. Token probabilities come
+//! (vLLM); each server ignores the other's field. A request's prefill (the
+//! answer's forced opening) goes as the end of the prompt when the request
+//! gives the grammar of the rest, so the server spends no decoding step on
+//! it; the completion's text still starts with it. Token probabilities come
 //! from `logprobs: 1`, read in either the legacy (`tokens` +
 //! `token_logprobs`) or the chat-style (`content[]`) shape.
 //!
@@ -133,9 +136,17 @@ impl OpenAiBackend {
     }
 
     fn request_body(&self, prefix: &str, req: &GenRequest) -> Value {
+        // A prefill whose rest has a grammar of its own is sent as the end
+        // of the prompt; the server then generates only the rest.
+        let given = given(req);
+        let grammar = if given.is_empty() {
+            req.grammar.as_deref()
+        } else {
+            req.after_prefill.as_deref()
+        };
         let mut body = json!({
             "model": self.cfg.model,
-            "prompt": format!("{prefix}{}", req.suffix),
+            "prompt": format!("{prefix}{}{given}", req.suffix),
             "max_tokens": req.max_tokens,
             "temperature": req.temperature,
             "logprobs": 1,
@@ -146,7 +157,7 @@ impl OpenAiBackend {
         if !req.stop.is_empty() {
             body["stop"] = json!(req.stop);
         }
-        if let Some(g) = req.grammar.as_deref().filter(|g| !g.trim().is_empty()) {
+        if let Some(g) = grammar.filter(|g| !g.trim().is_empty()) {
             body["grammar"] = json!(g);
             body["guided_grammar"] = json!(g);
         }
@@ -273,7 +284,8 @@ impl Backend for OpenAiBackend {
             };
             received += 1;
             match result {
-                Ok(a) => {
+                Ok(mut a) => {
+                    a.give(given(&requests[i]));
                     if !a.text.is_empty() {
                         on_token(i, &a.text);
                     }
@@ -443,6 +455,33 @@ fn excerpt(text: &str) -> String {
         "(empty body)".into()
     } else {
         cut
+    }
+}
+
+/// The part of `req`'s prefill that goes to the server as prompt text: all
+/// of it when the rest has a grammar of its own, else none.
+fn given(req: &GenRequest) -> &str {
+    match req.after_prefill {
+        Some(_) => &req.prefill,
+        None => "",
+    }
+}
+
+impl Answer {
+    /// Puts text the request gave (sent as the end of the prompt) in front
+    /// of the answer, as one piece of probability 1 that the server did not
+    /// generate, so the completion reads as if the server had written it.
+    fn give(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        self.text.insert_str(0, text);
+        // Counted before the given piece joins the tokens.
+        self.completion_tokens.get_or_insert(self.tokens.len());
+        if !self.tokens.is_empty() {
+            self.tokens.insert(0, text.to_string());
+            self.probs.insert(0, 1.0);
+        }
     }
 }
 

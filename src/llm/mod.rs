@@ -48,10 +48,16 @@ pub struct GenRequest {
     /// Text every answer begins with (the grammar forces it, e.g. `{"pick":"`).
     /// The embedded backend reads it as part of the prompt instead of
     /// generating it a token at a time, and the completion's text starts with
-    /// it; a backend that cannot (a server's grammar starts at its root)
-    /// generates the whole answer under the grammar. It must be a beginning
-    /// the grammar allows.
+    /// it. A server backend does the same when `after_prefill` gives the
+    /// grammar of the rest (a server's grammar starts at its root); without
+    /// it, the server generates the whole answer under `grammar`. It must be
+    /// a beginning the grammar allows.
     pub prefill: String,
+    /// The grammar of what follows `prefill`, for a backend that can read
+    /// the prefill as prompt text but starts a grammar at its root (a
+    /// server). `None`: such a backend generates the whole answer under
+    /// `grammar`.
+    pub after_prefill: Option<String>,
 }
 
 impl Default for GenRequest {
@@ -65,6 +71,7 @@ impl Default for GenRequest {
             stop: Vec::new(),
             seed: None,
             prefill: String::new(),
+            after_prefill: None,
         }
     }
 }
@@ -105,6 +112,11 @@ impl GenRequest {
     /// Sets the text every answer begins with (see the field).
     pub fn prefill(mut self, text: impl Into<String>) -> Self {
         self.prefill = text.into();
+        self
+    }
+    /// Sets the grammar of what follows the prefill (see the field).
+    pub fn after_prefill(mut self, gbnf: Option<String>) -> Self {
+        self.after_prefill = gbnf;
         self
     }
     /// Sets the sampling seed.
