@@ -208,9 +208,11 @@ impl Agents {
                 continue;
             };
             let task = match kind {
-                StageKind::Standardize => standardize::prepare(ctx, record, job.track, k)
-                    .filter(|t| t.open_count() > 0)
-                    .map(Task::Standardize),
+                StageKind::Standardize => {
+                    standardize::prepare(ctx, record, job.track, k, &job.items)
+                        .filter(|t| t.open_count() > 0)
+                        .map(Task::Standardize)
+                }
                 StageKind::Mine => mine::Task::new(job.input.len(), &job.items).map(Task::Mine),
                 StageKind::Prioritize => prioritize::Task::new(&job.items).map(Task::Prioritize),
                 StageKind::Validate => validate::Task::new(&job.items).map(Task::Validate),
@@ -731,6 +733,40 @@ mod tests {
             .stage(Track::Diagnosis, StageKind::Standardize)
             .unwrap();
         assert_eq!(std.items, retrieval.items);
+    }
+
+    #[test]
+    fn retrievals_own_result_for_an_item_is_offered_first() {
+        // Two table names and a tail no name covers: retrieval keeps both
+        // names, which no single retrieved name offers.
+        let rec = Record::new("T4")
+            .with_section(
+                "出院诊断",
+                "1.冠状动脉粥样硬化性心脏病不稳定型心绞痛PCI术后",
+            )
+            .with_section("手术名称", "药物洗脱冠状动脉支架置入");
+        let codes = |letter: &'static str| {
+            let mut eng = engine(picking(letter));
+            let mut run = Run::new("T4");
+            with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+            let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
+            let calls = &std.trace.as_ref().unwrap().calls;
+            assert_eq!(calls.len(), 1);
+            assert!(
+                calls[0]
+                    .prompt
+                    .contains("a) 冠状动脉粥样硬化性心脏病 + 不稳定型心绞痛\n"),
+                "{}",
+                calls[0].prompt
+            );
+            std.items
+                .iter()
+                .filter_map(|i| i.code.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(codes("a"), ["I25.103", "I20.000"]);
+        // a sure answer for one other name overrules it
+        assert_eq!(codes("b").len(), 1);
     }
 
     #[test]

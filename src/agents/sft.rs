@@ -235,7 +235,9 @@ impl Exporter<'_> {
 
             // standardize: one question per open item
             let role = AgentRole::for_stage(StageKind::Standardize, track).expect("has one");
-            if let Some(task) = standardize::prepare(ctx, r, track, k) {
+            if let Some(task) =
+                standardize::prepare(ctx, r, track, k, items(StageKind::Standardize))
+            {
                 let answers = task.gold_letters(ctx, track, &gold);
                 let kept = task.kept_letters(ctx, track, items(StageKind::Standardize));
                 let mode = self.cfg.context(role);

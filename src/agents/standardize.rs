@@ -1,6 +1,7 @@
-//! Standardization agent: for each field item that retrieval cannot settle
-//! by an exact name, the model picks among retrieved table names (or a split
-//! into several names) by letter; `x` keeps the raw text unmapped.
+//! Standardization agent: for each field item that the table does not settle
+//! (by an exact name, or by names that cover the item whole), the model picks
+//! by letter among retrieval's own result for it, a split into several names
+//! and the retrieved table names; `x` keeps the raw text unmapped.
 
 use serde::Serialize;
 
@@ -47,8 +48,16 @@ pub struct Task {
     pub slots: Vec<Slot>,
 }
 
-/// Splits the field and retrieves choices; `None` when the record lacks the field.
-pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> Option<Task> {
+/// Splits the field and retrieves choices; `None` when the record lacks the
+/// field. `retrieval` is the no-model stage's list: what it made of an open
+/// item is offered as a choice when no other choice says the same.
+pub fn prepare(
+    ctx: &CodingContext,
+    record: &Record,
+    track: Track,
+    k: usize,
+    retrieval: &[Item],
+) -> Option<Task> {
     let (si, field) = source_fields(track).iter().find_map(|f| {
         record
             .section_index(f)
@@ -133,6 +142,22 @@ pub fn prepare(ctx: &CodingContext, record: &Record, track: Track, k: usize) -> 
                     entries: vec![(m.entry, span)],
                 });
             }
+        }
+        // Retrieval's own result (the names of a partial segmentation or of
+        // a split in two) comes first when no choice offers it: the model
+        // can then keep it, and agreeing with it, falling back to it and its
+        // training label each have a letter.
+        let kept = kept_for(retrieval, &p.text);
+        let entries: Vec<(usize, Span)> = kept
+            .iter()
+            .filter_map(|i| {
+                let e = term.index_of(i.code.as_deref()?)?;
+                Some((e, i.evidence.first().copied().unwrap_or(span)))
+            })
+            .collect();
+        if !entries.is_empty() && !choices.iter().any(|c| is_kept(term, c, &kept)) {
+            choices.insert(0, Choice { entries });
+            choices.truncate(LETTERS.len());
         }
         slots.push(Slot::Open {
             raw: p.text.clone(),
