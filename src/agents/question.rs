@@ -34,14 +34,10 @@ pub fn enum_answer(key: &str, values: &[&str]) -> serde_json::Value {
 /// the request hands it to the backend as a prefill, so the model does not
 /// spend a decoding step on each of these tokens. Empty for other schemas.
 pub fn answer_opening(schema: &serde_json::Value) -> String {
-    let Some((key, value)) = one_key(schema) else {
+    let Some((key, _, string)) = one_key(schema) else {
         return String::new();
     };
-    let quote = match value.get("type").and_then(|t| t.as_str()) {
-        Some("string") => "\"",
-        Some("integer") | Some("number") => "",
-        _ => return String::new(),
-    };
+    let quote = if string { "\"" } else { "" };
     format!("{{{}:{quote}", serde_json::Value::from(key))
 }
 
@@ -51,12 +47,7 @@ pub fn answer_opening(schema: &serde_json::Value) -> String {
 /// it. `None` when there is no opening or no such list, or a value would
 /// need escaping in JSON.
 pub fn answer_rest_grammar(schema: &serde_json::Value) -> Option<String> {
-    let (_, value) = one_key(schema)?;
-    let string = match value.get("type")?.as_str()? {
-        "string" => true,
-        "integer" | "number" => false,
-        _ => return None,
-    };
+    let (_, value, string) = one_key(schema)?;
     let mut alternatives = Vec::new();
     for v in value.get("enum")?.as_array()? {
         let text = match (string, v) {
@@ -85,13 +76,21 @@ pub fn answer_rest_grammar(schema: &serde_json::Value) -> Option<String> {
     ))
 }
 
-/// The key and value schema of a schema for a one-key object.
-fn one_key(schema: &serde_json::Value) -> Option<(&str, &serde_json::Value)> {
+/// The key and value schema of a schema for a one-key object whose value
+/// is a string (`true`) or a number (`false`).
+fn one_key(schema: &serde_json::Value) -> Option<(&str, &serde_json::Value, bool)> {
     let props = schema.get("properties")?.as_object()?;
     let required = schema.get("required")?.as_array()?;
     let (key, value) = props.iter().next()?;
-    (props.len() == 1 && required.len() == 1 && required[0].as_str() == Some(key))
-        .then_some((key.as_str(), value))
+    if props.len() != 1 || required.len() != 1 || required[0].as_str() != Some(key) {
+        return None;
+    }
+    let string = match value.get("type")?.as_str()? {
+        "string" => true,
+        "integer" | "number" => false,
+        _ => return None,
+    };
+    Some((key.as_str(), value, string))
 }
 
 #[cfg(test)]
