@@ -604,6 +604,13 @@ mod tests {
         crate::assemble::engine(ctx(), None, Some(agents))
     }
 
+    /// Codes `rec` with `eng` from the first stage.
+    fn coded(eng: &mut Engine, rec: &Record) -> Run {
+        let mut run = Run::new(&rec.id);
+        with_quiet_control(|ctl| eng.run_pending(rec, &mut run, ctl)).unwrap();
+        run
+    }
+
     /// A model that picks `letter` for every standardization question and
     /// agrees with everything else.
     fn picking(letter: &'static str) -> impl FnMut(&str, &GenRequest) -> String + Send + 'static {
@@ -624,8 +631,7 @@ mod tests {
     fn agents_choose_among_retrieved_candidates() {
         let mut eng = engine(picking("a"));
         let rec = record();
-        let mut run = Run::new("T1");
-        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        let run = coded(&mut eng, &rec);
         let d = run.final_items(Track::Diagnosis);
         assert_eq!(d[0].code.as_deref(), Some("I21.401"), "{d:?}");
         let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
@@ -676,8 +682,7 @@ mod tests {
         let agents = Agents::new(Box::new(Down), cfg, Prompts::load(None).unwrap());
         let mut eng = crate::assemble::engine(ctx(), None, Some(agents));
         let rec = record();
-        let mut run = Run::new("T1");
-        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        let run = coded(&mut eng, &rec);
         assert!(run.failures() > 0);
         assert!(!run.final_items(Track::Diagnosis).is_empty());
         let line = crate::pipeline::batch::CodedRecord::from_run(&run, eng.describe(), false);
@@ -705,8 +710,7 @@ mod tests {
         let rec = Record::new("T2")
             .with_section("出院诊断", "1.不稳定型心绞痛")
             .with_section("手术名称", "药物洗脱冠状动脉支架置入手术");
-        let mut run = Run::new("T2");
-        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        let run = coded(&mut eng, &rec);
         let std = run.stage(Track::Procedure, StageKind::Standardize).unwrap();
         assert!(std.trace.as_ref().unwrap().calls.is_empty());
         assert_eq!(std.items[0].code.as_deref(), Some("36.0700"));
@@ -719,16 +723,13 @@ mod tests {
         let rec = Record::new("T3")
             .with_section("出院诊断", "1.冠状动脉粥样硬化性心脏病不稳定型心绞痛")
             .with_section("手术名称", "药物洗脱冠状动脉支架置入");
-        let mut run = Run::new("T3");
-        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        let run = coded(&mut eng, &rec);
         let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
         assert!(std.trace.as_ref().unwrap().calls.is_empty());
         let codes: Vec<&str> = std.items.iter().filter_map(|i| i.code.as_deref()).collect();
         assert_eq!(codes, ["I25.103", "I20.000"]);
         // the same items, confidences and evidence as with no model at all
-        let mut plain = Run::new("T3");
-        let mut no_model = crate::assemble::engine(ctx(), None, None);
-        with_quiet_control(|ctl| no_model.run_pending(&rec, &mut plain, ctl)).unwrap();
+        let plain = coded(&mut crate::assemble::engine(ctx(), None, None), &rec);
         let retrieval = plain
             .stage(Track::Diagnosis, StageKind::Standardize)
             .unwrap();
@@ -747,8 +748,7 @@ mod tests {
             .with_section("手术名称", "药物洗脱冠状动脉支架置入");
         let codes = |letter: &'static str| {
             let mut eng = engine(picking(letter));
-            let mut run = Run::new("T4");
-            with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+            let run = coded(&mut eng, &rec);
             let std = run.stage(Track::Diagnosis, StageKind::Standardize).unwrap();
             let calls = &std.trace.as_ref().unwrap().calls;
             assert_eq!(calls.len(), 1);
@@ -776,8 +776,7 @@ mod tests {
             "{\"pick\":\"Z99.999\",\"principal\":99,\"keep\":\"Z99.999\",\"done\":\"q\"}".into()
         });
         let rec = record();
-        let mut run = Run::new("T1");
-        with_quiet_control(|ctl| eng.run_pending(&rec, &mut run, ctl)).unwrap();
+        let run = coded(&mut eng, &rec);
         for t in Track::ALL {
             let term = eng.context().matcher(t).terminology();
             for c in run.final_items(t).iter().filter_map(|i| i.code.as_deref()) {
