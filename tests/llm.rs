@@ -249,7 +249,8 @@ fn a_prefill_is_read_not_generated_and_must_fit_the_grammar() {
 /// schema's values.
 #[test]
 fn the_grammar_after_an_opening_completes_only_answers_of_the_schema() {
-    use icdflow::agents::question::{answer_opening, answer_rest_grammar, enum_answer};
+    use icdflow::agents::question::{answer_opening, answer_rest, enum_answer};
+    use icdflow::llm::choices_grammar;
     let tiny = need_tiny!();
     let _g = llm_common::serial();
     let mut b = load(&tiny.model, |c| c.n_seq_max = 4);
@@ -261,7 +262,7 @@ fn the_grammar_after_an_opening_completes_only_answers_of_the_schema() {
         (principal, "principal"),
     ] {
         let opening = answer_opening(&schema);
-        let rest = answer_rest_grammar(&schema).unwrap();
+        let rest = choices_grammar(&answer_rest(&schema));
         let allowed = &schema["properties"][key]["enum"];
         let reqs: Vec<GenRequest> = ["Q1", "Q2", "Q3", "Q4"]
             .iter()
@@ -278,6 +279,69 @@ fn the_grammar_after_an_opening_completes_only_answers_of_the_schema() {
             assert!(allowed.as_array().unwrap().contains(&v[key]), "{whole}");
         }
     }
+}
+
+/// A greedy request that lists its choices is answered from the logits
+/// over their tokens: the same answer, first token and probability as the
+/// choices' grammar gives, without decoding what can only follow.
+#[test]
+fn choices_give_the_grammars_greedy_answer_with_fewer_decoding_steps() {
+    use icdflow::agents::question::{answer_opening, answer_rest, enum_answer};
+    use icdflow::llm::choices_grammar;
+    let tiny = need_tiny!();
+    let _g = llm_common::serial();
+    let mut b = load(&tiny.model, |c| c.n_seq_max = 8);
+    let principal = json!({"type": "object",
+        "properties": {"principal": {"type": "integer", "enum": (1..=12).collect::<Vec<_>>()}},
+        "required": ["principal"]});
+    let (mut by_grammar, mut by_choices) = (0, 0);
+    for schema in [enum_answer("pick", &["a", "b", "c", "d", "x"]), principal] {
+        let opening = answer_opening(&schema);
+        let rest = answer_rest(&schema);
+        let grammar = choices_grammar(&rest);
+        let mut reqs = Vec::new();
+        for q in ["Q1", "Q2", "甲", "乙", "\n", "3", "x", "Q8"] {
+            let req = GenRequest::new(format!("{q}{opening}"))
+                .grammar(grammar.clone())
+                .max_tokens(8);
+            reqs.push(req.clone());
+            reqs.push(req.choices(rest.clone()));
+        }
+        let out = run(&mut b, PREFIX, &reqs);
+        for pair in out.chunks(2) {
+            let (g, c) = (&pair[0], &pair[1]);
+            assert_eq!(c.text, g.text);
+            assert!(rest.contains(&c.text), "{}", c.text);
+            assert_eq!(c.tokens[0], g.tokens[0]);
+            assert!((c.token_probs[0] - g.token_probs[0]).abs() < 1e-4);
+            assert_eq!(c.tokens.concat(), c.text);
+            assert_eq!(c.finish, FinishReason::EndOfText);
+            assert!(c.generated_tokens <= g.generated_tokens);
+            by_grammar += g.generated_tokens;
+            by_choices += c.generated_tokens;
+        }
+        // A letter is settled by its first token.
+        if opening.ends_with('"') {
+            assert!(out
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .all(|c| c.generated_tokens == 1));
+        }
+    }
+    assert!(by_choices < by_grammar, "{by_choices} vs {by_grammar}");
+
+    // With a temperature the grammar samples as before; the answer is still one of the choices.
+    let schema = enum_answer("pick", &["a", "b"]);
+    let rest = answer_rest(&schema);
+    let hot = GenRequest::new(format!("Q{}", answer_opening(&schema)))
+        .grammar(choices_grammar(&rest))
+        .choices(rest.clone())
+        .temperature(1.5)
+        .seed(7)
+        .max_tokens(8);
+    let out = run(&mut b, PREFIX, &[hot]);
+    assert!(rest.contains(&out[0].text), "{}", out[0].text);
 }
 
 #[test]

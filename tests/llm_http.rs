@@ -206,8 +206,8 @@ fn a_prefill_with_a_grammar_for_the_rest_is_sent_as_prompt_text() {
         GenRequest::new("甲")
             .grammar("root ::= WHOLE")
             .prefill("{\"pick\":\"")
-            .after_prefill(Some("root ::= REST".into())),
-        // no grammar for the rest: the server generates the whole answer
+            .choices(vec!["a\"}".into(), "b\"}".into()]),
+        // no choices for the rest: the server generates the whole answer
         GenRequest::new("乙")
             .grammar("root ::= WHOLE")
             .prefill("{\"pick\":\""),
@@ -232,8 +232,9 @@ fn a_prefill_with_a_grammar_for_the_rest_is_sent_as_prompt_text() {
         .iter()
         .find(|s| s.body["prompt"] == "P甲{\"pick\":\"")
         .unwrap();
-    assert_eq!(with.body["grammar"], "root ::= REST");
-    assert_eq!(with.body["guided_grammar"], "root ::= REST");
+    let rest = "root ::= \"a\\\"}\" | \"b\\\"}\"\n";
+    assert_eq!(with.body["grammar"], rest);
+    assert_eq!(with.body["guided_grammar"], rest);
     let without = seen.iter().find(|s| s.body["prompt"] == "P乙").unwrap();
     assert_eq!(without.body["grammar"], "root ::= WHOLE");
 }

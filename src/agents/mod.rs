@@ -175,7 +175,7 @@ impl Agents {
             .temperature(self.cfg.temperature(role))
             .grammar(grammar)
             .prefill(question::answer_opening(schema))
-            .after_prefill(question::answer_rest_grammar(schema));
+            .choices(question::answer_rest(schema));
         if self
             .cfg
             .agent(role)

@@ -41,39 +41,37 @@ pub fn answer_opening(schema: &serde_json::Value) -> String {
     format!("{{{}:{quote}", serde_json::Value::from(key))
 }
 
-/// The GBNF grammar of what follows [`answer_opening`] in an answer to
-/// `schema`, when its one value is one of a list (`a"}` after `{"pick":"`):
-/// a server that reads the opening as prompt text constrains the rest with
-/// it. `None` when there is no opening or no such list, or a value would
-/// need escaping in JSON.
-pub fn answer_rest_grammar(schema: &serde_json::Value) -> Option<String> {
-    let (_, value, string) = one_key(schema)?;
-    let mut alternatives = Vec::new();
-    for v in value.get("enum")?.as_array()? {
+/// The texts that may follow [`answer_opening`] in an answer to `schema`,
+/// when its one value is one of a list (`a"}` after `{"pick":"`): the
+/// request hands them to the backend as its choices, so it can read the
+/// answer off the model's distribution (or, a server, constrain the rest
+/// with their grammar). Each is an answer the schema's grammar allows, in
+/// its compact spelling (no space before `}`: a space would be one more
+/// decoding step that says nothing). Empty when there is no opening or no
+/// such list, or a value would need escaping in JSON.
+pub fn answer_rest(schema: &serde_json::Value) -> Vec<String> {
+    let Some((_, value, string)) = one_key(schema) else {
+        return Vec::new();
+    };
+    let Some(values) = value.get("enum").and_then(|e| e.as_array()) else {
+        return Vec::new();
+    };
+    let mut rest = Vec::with_capacity(values.len());
+    for v in values {
         let text = match (string, v) {
             (true, serde_json::Value::String(t)) => t.clone(),
             (false, serde_json::Value::Number(n)) => n.to_string(),
-            _ => return None,
+            _ => return Vec::new(),
         };
-        // Without these, JSON and GBNF literals spell the value alike, as it is.
+        // Without these, JSON spells the value as it is.
         let escaped = |c: char| c == '"' || c == '\\' || c.is_control();
         if text.is_empty() || text.chars().any(escaped) {
-            return None;
+            return Vec::new();
         }
-        alternatives.push(format!("\"{text}\""));
+        let quote = if string { "\"" } else { "" };
+        rest.push(format!("{text}{quote}}}"));
     }
-    if alternatives.is_empty() {
-        return None;
-    }
-    let close = if string {
-        "\"\\\"\" space \"}\""
-    } else {
-        "space \"}\""
-    };
-    Some(format!(
-        "root ::= ({}) {close}\nspace ::= | \" \"\n",
-        alternatives.join(" | ")
-    ))
+    rest
 }
 
 /// The key and value schema of a schema for a one-key object whose value
@@ -116,7 +114,7 @@ mod tests {
             "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
             "required": ["a", "b"]});
         assert_eq!(answer_opening(&two), "");
-        assert_eq!(answer_rest_grammar(&two), None);
+        assert!(answer_rest(&two).is_empty());
         assert_eq!(
             answer_opening(&serde_json::json!({"enum": ["yes", "no"]})),
             ""
@@ -124,24 +122,18 @@ mod tests {
     }
 
     #[test]
-    fn the_rest_after_the_opening_has_a_grammar_of_its_own() {
-        let pick = enum_answer("pick", &["a", "b", "x"]);
-        assert_eq!(
-            answer_rest_grammar(&pick).unwrap(),
-            "root ::= (\"a\" | \"b\" | \"x\") \"\\\"\" space \"}\"\nspace ::= | \" \"\n"
-        );
+    fn the_rest_after_the_opening_is_a_list_of_choices() {
+        let pick = enum_answer("pick", &["a", "x"]);
+        assert_eq!(answer_rest(&pick), ["a\"}", "x\"}"]);
         let num = serde_json::json!({"type": "object",
             "properties": {"principal": {"type": "integer", "enum": [1, 12]}},
             "required": ["principal"]});
-        assert_eq!(
-            answer_rest_grammar(&num).unwrap(),
-            "root ::= (\"1\" | \"12\") space \"}\"\nspace ::= | \" \"\n"
-        );
-        // no list, or a value JSON would escape: the server generates it all
+        assert_eq!(answer_rest(&num), ["1}", "12}"]);
+        // no list, or a value JSON would escape: the answer is generated whole
         let free = serde_json::json!({"type": "object",
             "properties": {"why": {"type": "string"}}, "required": ["why"]});
-        assert_eq!(answer_rest_grammar(&free), None);
-        assert_eq!(answer_rest_grammar(&enum_answer("pick", &["a\"b"])), None);
-        assert_eq!(answer_rest_grammar(&enum_answer("pick", &[])), None);
+        assert!(answer_rest(&free).is_empty());
+        assert!(answer_rest(&enum_answer("pick", &["a\"b"])).is_empty());
+        assert!(answer_rest(&enum_answer("pick", &[])).is_empty());
     }
 }

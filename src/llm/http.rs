@@ -6,7 +6,7 @@
 //! Grammars are sent both as `grammar` (llama-server) and `guided_grammar`
 //! (vLLM); each server ignores the other's field. A request's prefill (the
 //! answer's forced opening) goes as the end of the prompt when the request
-//! gives the grammar of the rest, so the server spends no decoding step on
+//! lists what may follow it (`choices`, sent as their grammar), so the server spends no decoding step on
 //! it; the completion's text still starts with it. Token probabilities come
 //! from `logprobs: 1`, read in either the legacy (`tokens` +
 //! `token_logprobs`) or the chat-style (`content[]`) shape.
@@ -136,13 +136,14 @@ impl OpenAiBackend {
     }
 
     fn request_body(&self, prefix: &str, req: &GenRequest) -> Value {
-        // A prefill whose rest has a grammar of its own is sent as the end
-        // of the prompt; the server then generates only the rest.
+        // A prefill whose rest is a list of choices is sent as the end of
+        // the prompt; the server then generates only the rest, under the
+        // choices' grammar.
         let given = given(req);
         let grammar = if given.is_empty() {
-            req.grammar.as_deref()
+            req.grammar.clone()
         } else {
-            req.after_prefill.as_deref()
+            Some(super::choices_grammar(&req.choices))
         };
         let mut body = json!({
             "model": self.cfg.model,
@@ -459,11 +460,13 @@ fn excerpt(text: &str) -> String {
 }
 
 /// The part of `req`'s prefill that goes to the server as prompt text: all
-/// of it when the rest has a grammar of its own, else none.
+/// of it when the request lists what may follow it (their grammar then
+/// constrains the rest), else none.
 fn given(req: &GenRequest) -> &str {
-    match req.after_prefill {
-        Some(_) => &req.prefill,
-        None => "",
+    if req.choices.is_empty() {
+        ""
+    } else {
+        &req.prefill
     }
 }
 

@@ -48,16 +48,23 @@ pub struct GenRequest {
     /// Text every answer begins with (the grammar forces it, e.g. `{"pick":"`).
     /// The embedded backend reads it as part of the prompt instead of
     /// generating it a token at a time, and the completion's text starts with
-    /// it. A server backend does the same when `after_prefill` gives the
-    /// grammar of the rest (a server's grammar starts at its root); without
-    /// it, the server generates the whole answer under `grammar`. It must be
-    /// a beginning the grammar allows.
+    /// it. A server backend does the same when `choices` lists the rest (a
+    /// server's grammar starts at its root); without them, the server
+    /// generates the whole answer under `grammar`. It must be a beginning the
+    /// grammar allows.
     pub prefill: String,
-    /// The grammar of what follows `prefill`, for a backend that can read
-    /// the prefill as prompt text but starts a grammar at its root (a
-    /// server). `None`: such a backend generates the whole answer under
-    /// `grammar`.
-    pub after_prefill: Option<String>,
+    /// The texts that may follow `prefill`, when the answer is one of a list
+    /// (`b"}` after `{"pick":"`); empty when it is not. Each must be an
+    /// answer the grammar allows after the prefill.
+    ///
+    /// The embedded backend then answers a greedy request by reading the
+    /// model's distribution over the choices' tokens instead of running the
+    /// grammar: it decodes a token only while more than one choice can still
+    /// follow, and gives the rest of the one left as a piece of probability
+    /// 1, not generated. A letter or yes/no answer then costs no decoding
+    /// step at all, only the prompt. A server backend sends the prefill as
+    /// prompt text and [`choices_grammar`] as the grammar of the rest.
+    pub choices: Vec<String>,
 }
 
 impl Default for GenRequest {
@@ -71,7 +78,7 @@ impl Default for GenRequest {
             stop: Vec::new(),
             seed: None,
             prefill: String::new(),
-            after_prefill: None,
+            choices: Vec::new(),
         }
     }
 }
@@ -114,9 +121,9 @@ impl GenRequest {
         self.prefill = text.into();
         self
     }
-    /// Sets the grammar of what follows the prefill (see the field).
-    pub fn after_prefill(mut self, gbnf: Option<String>) -> Self {
-        self.after_prefill = gbnf;
+    /// Sets the texts that may follow the prefill (see the field).
+    pub fn choices(mut self, choices: Vec<String>) -> Self {
+        self.choices = choices;
         self
     }
     /// Sets the sampling seed.
@@ -283,6 +290,33 @@ pub fn grammar_from_json_schema(schema: &serde_json::Value) -> crate::Result<Str
         .map_err(|e| crate::Error::Model(format!("JSON schema not convertible to a grammar: {e}")))
 }
 
+/// The GBNF grammar whose answers are exactly `choices` (see
+/// [`GenRequest::choices`]), for a backend that constrains what follows a
+/// prefill with a grammar of its own.
+pub fn choices_grammar(choices: &[String]) -> String {
+    let alternatives: Vec<String> = choices.iter().map(|c| gbnf_literal(c)).collect();
+    format!("root ::= {}\n", alternatives.join(" | "))
+}
+
+/// `text` as a GBNF string literal.
+fn gbnf_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Rewrites the `space` rule of a grammar from llama.cpp's JSON-schema
 /// converter to allow at most one space. The converter allows up to two
 /// newlines and twenty tabs/spaces between JSON tokens; small models spend
@@ -321,6 +355,15 @@ pub(crate) fn peak_rss_bytes() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grammar_of_choices_spells_each_choice_as_one_literal() {
+        let choices = ["b\"}".to_string(), "1 }".into(), "a\\b\n".into()];
+        assert_eq!(
+            choices_grammar(&choices),
+            "root ::= \"b\\\"}\" | \"1 }\" | \"a\\\\b\\n\"\n"
+        );
+    }
 
     #[test]
     fn mean_prob_is_geometric() {

@@ -53,14 +53,18 @@ impl SeqOutput {
         self.probs.len() - self.given
     }
 
-    /// Starts the output with text the request gave (a prefill), as one
-    /// piece of probability 1: it was not chosen by the model.
-    pub fn give(&mut self, text: &str) {
-        if text.is_empty() {
+    /// Adds text the request gave rather than the model chose (a prefill at
+    /// the start, the forced rest of a choice at the end), as one piece of
+    /// probability 1. Its bytes complete a character a token left open.
+    pub fn give(&mut self, bytes: impl AsRef<[u8]>) {
+        let bytes = bytes.as_ref();
+        if bytes.is_empty() {
             return;
         }
-        self.text.push_str(text);
-        self.tokens.push(text.to_string());
+        self.pending.extend_from_slice(bytes);
+        let decoded = take_utf8(&mut self.pending, false);
+        self.text.push_str(&decoded);
+        self.tokens.push(decoded);
         self.probs.push(1.0);
         self.given += 1;
     }
@@ -216,6 +220,17 @@ mod tests {
         assert_eq!(o.probs, vec![1.0, 0.5, 0.9]);
         let all = o.text.clone();
         assert_eq!(o.take_stream(false), all);
+    }
+
+    #[test]
+    fn a_given_rest_completes_the_character_a_token_began() {
+        let mut o = SeqOutput::new(&[]);
+        let bytes = "甲\"}".as_bytes();
+        assert!(!o.push(&bytes[..1], 0.4));
+        o.give(&bytes[1..]);
+        assert_eq!(o.text, "甲\"}");
+        assert_eq!(o.tokens, vec!["", "甲\"}"]);
+        assert_eq!((o.len(), o.probs.clone()), (1, vec![0.4, 1.0]));
     }
 
     #[test]

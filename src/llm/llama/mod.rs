@@ -19,8 +19,11 @@
 //!    its grammar forces, such as `{"pick":"`) is read as the end of its
 //!    suffix and accepted into its grammar, so it costs prompt tokens rather
 //!    than one decoding step per token. Each sequence has its own sampler
-//!    (grammar + greedy or temperature). Afterwards the request sequences
-//!    are cleared; the prefix slot stays for the next call.
+//!    (grammar + greedy or temperature), except a greedy request that lists
+//!    its choices: it is answered from the logits over the tokens that
+//!    spell them, and decodes only while more than one can follow (see
+//!    `choice`). Afterwards the request sequences are cleared; the prefix
+//!    slot stays for the next call.
 //!
 //! The tokenizer runs on prefix and suffix separately (the prefix with BOS
 //! where the model wants one, special tokens such as `<|im_start|>` parsed in
@@ -48,6 +51,7 @@
 //!   names contain an entry of `ICDFLOW_GGML_EXCLUDE` (default
 //!   `sapphirerapids`, whose AMX code dies in VMs) are not loaded.
 
+mod choice;
 mod prompt_tree;
 mod runtime;
 mod sampler;
@@ -72,6 +76,7 @@ pub use runtime::{
     BACKENDS_DIR_ENV, BACKENDS_EXCLUDE_ENV, DEFAULT_EXCLUDE,
 };
 
+use self::choice::{ChoiceRun, PieceIndex, Step};
 use self::prompt_tree::{prompt_tree, shared_counts};
 use self::sampler::SeqSampler;
 use super::output::{token_prob, SeqOutput};
@@ -144,6 +149,9 @@ struct SeqRun {
     /// Reason to report when `budget` is reached.
     limit: FinishReason,
     sampler: SeqSampler,
+    /// Set for a greedy request answered from its choices; it then takes
+    /// the place of `sampler`.
+    choice: Option<ChoiceRun>,
     out: SeqOutput,
     pending: Option<(LlamaToken, f32)>,
     finish: Option<FinishReason>,
@@ -174,6 +182,8 @@ pub struct LlamaCppBackend {
     n_threads: i32,
     /// Index = sequence id of the slot.
     slots: Vec<Option<PrefixSlot>>,
+    /// Tokens by their text, built at the first request with choices.
+    pieces: Option<PieceIndex>,
     active_adapter: Option<usize>,
     clock: u64,
     stats: BackendStats,
@@ -289,6 +299,7 @@ impl LlamaCppBackend {
             n_batch: n_batch as usize,
             n_threads,
             slots: (0..n_slots).map(|_| None).collect(),
+            pieces: None,
             active_adapter: None,
             clock: 0,
             stats,
@@ -542,15 +553,60 @@ impl LlamaCppBackend {
         Ok(Some(common))
     }
 
-    /// Samples the first token of every run whose last suffix token was in
+    /// Chooses the first token of every run whose last suffix token was in
     /// the batch just decoded.
-    fn sample_waiting(&self, runs: &mut [SeqRun], waiting: &mut Vec<(usize, i32)>) -> Result<()> {
+    fn sample_waiting(
+        &self,
+        runs: &mut [SeqRun],
+        waiting: &mut Vec<(usize, i32)>,
+        start: Instant,
+    ) -> Result<()> {
         for (k, idx) in waiting.drain(..) {
-            let logits = self.ctx.get_logits_ith(idx);
-            let tok = runs[k].sampler.pick(logits)?;
-            runs[k].pending = Some((tok, token_prob(logits, tok.0 as usize)));
+            self.choose_next(&mut runs[k], self.ctx.get_logits_ith(idx), start)?;
         }
         Ok(())
+    }
+
+    /// Chooses a run's next token from one row of logits and makes it the
+    /// run's pending token. A run answered from its choices instead ends
+    /// here, its token and the rest of its one remaining choice in its
+    /// output, once no other choice can follow.
+    fn choose_next(&self, run: &mut SeqRun, logits: &[f32], start: Instant) -> Result<()> {
+        let Some(choice) = &mut run.choice else {
+            let tok = run.sampler.pick(logits)?;
+            run.pending = Some((tok, token_prob(logits, tok.0 as usize)));
+            return Ok(());
+        };
+        let index = self
+            .pieces
+            .as_ref()
+            .ok_or_else(|| Error::Other("choices without a token index".into()))?;
+        let (tok, piece) = choice.pick(logits, index).ok_or_else(|| {
+            Error::Model("no token of the vocabulary spells any of the request's choices".into())
+        })?;
+        let prob = token_prob(logits, tok.0 as usize);
+        match choice.accept(&piece) {
+            Step::Open => run.pending = Some((tok, prob)),
+            Step::Settled(rest) => {
+                run.out.push(&piece, prob);
+                run.out.give(&rest);
+                run.end(FinishReason::EndOfText, start);
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the index of tokens by their text, once.
+    fn ensure_piece_index(&mut self) {
+        if self.pieces.is_some() {
+            return;
+        }
+        let vocab = self.model.vocab();
+        let pieces = (0..self.model.n_vocab())
+            .map(LlamaToken)
+            .filter(|&t| !vocab.is_eog(t))
+            .map(|t| (t, vocab.token_to_piece(t, false, None)));
+        self.pieces = Some(PieceIndex::new(pieces));
     }
 
     /// Runs one chunk of requests against prefix slot `slot`.
@@ -598,7 +654,7 @@ impl LlamaCppBackend {
                 self.ctx
                     .decode(&mut batch)
                     .map_err(|e| decode_error(e, "prompt suffixes", self.n_ctx))?;
-                self.sample_waiting(runs, &mut waiting)?;
+                self.sample_waiting(runs, &mut waiting, start)?;
                 batch.clear();
             }
             let seqs: Vec<i32> = t.runs.iter().map(|&k| runs[k].seq).collect();
@@ -620,7 +676,7 @@ impl LlamaCppBackend {
             self.ctx
                 .decode(&mut batch)
                 .map_err(|e| decode_error(e, "prompt suffixes", self.n_ctx))?;
-            self.sample_waiting(runs, &mut waiting)?;
+            self.sample_waiting(runs, &mut waiting, start)?;
         }
         self.stats.prompt_ms += ms(t_prompt);
 
@@ -685,9 +741,7 @@ impl LlamaCppBackend {
                 Err(e) => return Err(decode_error(e, "generation step", self.n_ctx)),
             }
             for (i, &k) in live.iter().enumerate() {
-                let logits = self.ctx.get_logits_ith(i as i32);
-                let tok = runs[k].sampler.pick(logits)?;
-                runs[k].pending = Some((tok, token_prob(logits, tok.0 as usize)));
+                self.choose_next(&mut runs[k], self.ctx.get_logits_ith(i as i32), start)?;
             }
         }
         for run in runs.iter_mut() {
@@ -783,6 +837,10 @@ impl Backend for LlamaCppBackend {
             })
             .collect::<Result<Vec<_>>>()?;
 
+        if requests.iter().any(|r| !r.choices.is_empty()) {
+            self.ensure_piece_index();
+        }
+
         let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
         for (i, a) in adapters.iter().enumerate() {
             match groups.iter_mut().find(|(g, _)| g == a) {
@@ -826,6 +884,8 @@ impl Backend for LlamaCppBackend {
                             FinishReason::MaxTokens
                         },
                         sampler,
+                        choice: (requests[r].temperature <= 0.0 && !requests[r].choices.is_empty())
+                            .then(|| ChoiceRun::new(&requests[r].choices)),
                         out: {
                             let mut out = SeqOutput::new(&requests[r].stop);
                             out.give(&requests[r].prefill);
