@@ -281,18 +281,32 @@ fn missing_model_is_a_clear_error() {
 }
 
 /// One real record coded end to end by a real model (CI: Qwen2.5-Coder-0.5B).
-#[test]
-fn real_model_codes_a_record_end_to_end() {
-    let Some(model) = std::env::var_os("ICDFLOW_TEST_MODEL").map(PathBuf::from) else {
+/// The registry model `ICDFLOW_TEST_MODEL` names, or `None` (with a SKIP
+/// line) when it names none.
+fn real_model() -> Option<PathBuf> {
+    let model = std::env::var_os("ICDFLOW_TEST_MODEL").map(PathBuf::from);
+    if model.is_none() {
         eprintln!("SKIP: set ICDFLOW_TEST_MODEL to a GGUF model to run the real-model test");
-        return;
-    };
-    let _guard = llm_common::serial();
-    let mut eng = engine(&model, 4096, 1500);
+    }
+    model
+}
+
+/// The fixture record coded by a real model's engine; every final code is
+/// in the table.
+fn code_with_real_model(model: &Path) -> Run {
+    let mut eng = engine(model, 4096, 1500);
     let rec = record("");
     let run =
         with_quiet_control(|ctl| code_record(&mut eng, &rec, &Ablation::default(), ctl)).unwrap();
     assert_codes_in_table(&eng, &run);
+    run
+}
+
+#[test]
+fn real_model_codes_a_record_end_to_end() {
+    let Some(model) = real_model() else { return };
+    let _guard = llm_common::serial();
+    let run = code_with_real_model(&model);
     let std = run
         .stage(Track::Diagnosis, icdflow::pipeline::StageKind::Standardize)
         .unwrap();
@@ -323,4 +337,27 @@ fn real_model_codes_a_record_end_to_end() {
         .map(|c| c.cached_tokens)
         .sum();
     assert!(cached > 0, "the record prefix was reused");
+}
+
+/// The default CPU path: the registry model rewritten in IQ4_NL (as
+/// `scripts/setup.sh` does) codes the record through its agents too, and the
+/// agents' name says which weights answered.
+#[test]
+fn real_model_rewritten_for_the_cpu_codes_a_record() {
+    use icdflow::llm::llama::requantize::{requantize, WeightFormat};
+    let Some(model) = real_model() else { return };
+    let _guard = llm_common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let fast = dir.path().join("model-iq4_nl.gguf");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requantize(&model, &fast, WeightFormat::Iq4Nl, threads).expect("requantize");
+    let run = code_with_real_model(&fast);
+    let std = run
+        .stage(Track::Diagnosis, icdflow::pipeline::StageKind::Standardize)
+        .unwrap();
+    match &std.trace.as_ref().unwrap().method {
+        Method::Agent { model } => assert!(model.ends_with(", IQ4_NL"), "{model}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!run.final_items(Track::Diagnosis).is_empty());
 }

@@ -555,6 +555,61 @@ fn lora_adapter_loads_applies_and_keeps_its_own_prefix() {
     assert!(e.contains("nope") && e.contains("std"), "{e}");
 }
 
+/// A model rewritten in a CPU-friendly format loads, answers, and says its
+/// format in its name; what cannot be rewritten is refused with the file named.
+#[test]
+fn a_requantized_model_loads_answers_and_names_its_format() {
+    use icdflow::llm::gguf;
+    use icdflow::llm::llama::requantize::{requantize, WeightFormat};
+    let tiny = need_tiny!();
+    let _g = llm_common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    for format in [WeightFormat::Iq4Nl, WeightFormat::Q8_0] {
+        let out = dir.path().join(format!("tiny-{}.gguf", format.name()));
+        let done = requantize(&tiny.model, &out, format, 2).expect("requantize");
+        assert_eq!(done.output, out);
+        assert!(done.bytes_after > 0 && done.bytes_after < done.bytes_before);
+        let info = gguf::inspect(&out).unwrap();
+        assert_eq!(
+            info.weights.and_then(gguf::weights_name),
+            Some(format.name())
+        );
+        let mut b = load(&out, |c| c.n_seq_max = 2);
+        assert!(
+            b.model_name().ends_with(&format!(", {}", format.name())),
+            "{}",
+            b.model_name()
+        );
+        let answer = run(&mut b, PREFIX, &[GenRequest::new("Q").max_tokens(4)]);
+        assert_eq!(answer[0].generated_tokens, 4);
+    }
+    // Nothing half-written is left beside the outputs.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
+
+    let same = requantize(&tiny.model, &tiny.model, WeightFormat::Q8_0, 1).unwrap_err();
+    assert!(same.to_string().contains("overwrite"), "{same}");
+    let nowhere = dir.path().join("missing-dir/out.gguf");
+    let e = requantize(&tiny.model, &nowhere, WeightFormat::Q8_0, 1).unwrap_err();
+    assert!(
+        e.to_string().contains(&nowhere.display().to_string()),
+        "{e}"
+    );
+    if tiny.lora.is_file() {
+        let e = requantize(
+            &tiny.lora,
+            &dir.path().join("a.gguf"),
+            WeightFormat::Q8_0,
+            1,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("adapter"), "{e}");
+    }
+}
+
 #[test]
 fn adapter_and_model_files_are_checked() {
     let tiny = need_tiny!();

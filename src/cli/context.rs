@@ -271,7 +271,7 @@ pub fn agents_config(args: &AgentArgs) -> anyhow::Result<Option<AgentsConfig>> {
             Some(p) if explicit => anyhow::bail!("model file {} not found", p.display()),
             Some(p) => {
                 eprintln!(
-                    "note: {} names the model {}, which is not downloaded: running every stage by retrieval and rules (scripts/fetch-model.sh fetches it)",
+                    "note: {} names the model {}, which is not there: running every stage by retrieval and rules (scripts/setup.sh fetches and prepares it)",
                     file.as_ref().map(|f| f.display().to_string()).unwrap_or_default(),
                     p.display()
                 );

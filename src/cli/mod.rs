@@ -12,5 +12,6 @@ pub mod index;
 pub mod learn;
 pub mod logging;
 pub mod lookup;
+pub mod requantize;
 pub mod sft;
 pub mod tui;

@@ -28,6 +28,9 @@ pub struct GgufInfo {
     pub file_type: Option<String>,
     /// `adapter.type` (e.g. `lora`) for adapters.
     pub adapter_type: Option<String>,
+    /// `general.file_type`: how most weights are stored (llama.cpp's
+    /// `llama_ftype`, e.g. 15 for Q4_K_M); see [`weights_name`].
+    pub weights: Option<u32>,
     /// `<arch>.context_length`: the context the model was trained with.
     pub context_length: Option<u64>,
     /// Whether `tokenizer.ggml.tokens` is present (a model can run without one
@@ -37,6 +40,33 @@ pub struct GgufInfo {
     pub data_end: u64,
     /// Size of the file in bytes.
     pub file_size: u64,
+}
+
+/// The usual name of a `general.file_type` (`llama_ftype`) value, as
+/// llama.cpp's tools print it; `None` for one this list does not know.
+pub fn weights_name(ftype: u32) -> Option<&'static str> {
+    Some(match ftype {
+        0 => "F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        7 => "Q8_0",
+        8 => "Q5_0",
+        9 => "Q5_1",
+        10 => "Q2_K",
+        11 => "Q3_K_S",
+        12 => "Q3_K_M",
+        13 => "Q3_K_L",
+        14 => "Q4_K_S",
+        15 => "Q4_K_M",
+        16 => "Q5_K_S",
+        17 => "Q5_K_M",
+        18 => "Q6_K",
+        25 => "IQ4_NL",
+        30 => "IQ4_XS",
+        32 => "BF16",
+        _ => return None,
+    })
 }
 
 impl GgufInfo {
@@ -144,6 +174,7 @@ impl Reader {
                 ("general.name", T_STRING) => info.name = Some(self.string()?),
                 ("general.type", T_STRING) => info.file_type = Some(self.string()?),
                 ("adapter.type", T_STRING) => info.adapter_type = Some(self.string()?),
+                ("general.file_type", T_U32) => info.weights = Some(self.u32()?),
                 ("general.alignment", T_U32) => alignment = u64::from(self.u32()?),
                 (k, T_U32 | T_U64) if Some(k) == ctx_key.as_deref() => {
                     info.context_length = Some(if ty == T_U32 {
@@ -331,13 +362,14 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// Writes a minimal GGUF v3: one string key and one F32 tensor of 8 values.
+    /// Writes a minimal GGUF v3: an architecture, a file type (IQ4_NL), a
+    /// vocabulary of two tokens and one F32 tensor of 8 values.
     fn tiny_gguf(data_bytes: usize) -> Vec<u8> {
         let mut v = Vec::new();
         v.extend_from_slice(b"GGUF");
         v.extend_from_slice(&3u32.to_le_bytes());
         v.extend_from_slice(&1u64.to_le_bytes()); // tensors
-        v.extend_from_slice(&2u64.to_le_bytes()); // kvs
+        v.extend_from_slice(&3u64.to_le_bytes()); // kvs
         let s = |v: &mut Vec<u8>, t: &str| {
             v.extend_from_slice(&(t.len() as u64).to_le_bytes());
             v.extend_from_slice(t.as_bytes());
@@ -345,6 +377,9 @@ mod tests {
         s(&mut v, "general.architecture");
         v.extend_from_slice(&T_STRING.to_le_bytes());
         s(&mut v, "llama");
+        s(&mut v, "general.file_type");
+        v.extend_from_slice(&T_U32.to_le_bytes());
+        v.extend_from_slice(&25u32.to_le_bytes());
         s(&mut v, "tokenizer.ggml.tokens");
         v.extend_from_slice(&T_ARRAY.to_le_bytes());
         v.extend_from_slice(&T_STRING.to_le_bytes());
@@ -378,6 +413,9 @@ mod tests {
         assert!(info.has_vocab);
         assert_eq!(info.data_end, info.file_size);
         assert!(!info.is_adapter());
+        assert_eq!(info.weights.and_then(weights_name), Some("IQ4_NL"));
+        assert_eq!(weights_name(15), Some("Q4_K_M"));
+        assert_eq!(weights_name(999), None);
     }
 
     #[test]

@@ -53,6 +53,7 @@
 
 mod choice;
 mod prompt_tree;
+pub mod requantize;
 mod runtime;
 mod sampler;
 
@@ -274,11 +275,17 @@ impl LlamaCppBackend {
             unsafe { std::mem::transmute::<LlamaContext<'_>, LlamaContext<'static>>(ctx) };
         let n_ctx = ctx.n_ctx() as usize;
 
-        let name = info
+        let base = info
             .name
             .clone()
             .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "model".into());
+        // The weights' format goes with the name: the same model answers
+        // (a little) differently, and runs at another speed, in another one.
+        let name = match info.weights.and_then(gguf::weights_name) {
+            Some(w) => format!("{base}, {w}"),
+            None => base,
+        };
         let stats = BackendStats {
             model_load_ms: ms(started),
             peak_memory_bytes: super::peak_rss_bytes(),
