@@ -574,14 +574,30 @@ fn a_requantized_model_loads_answers_and_names_its_format() {
             info.weights.and_then(gguf::weights_name),
             Some(format.name())
         );
-        let mut b = load(&out, |c| c.n_seq_max = 2);
+        // An adapter trained on the original weights applies to the rewrite.
+        let adapters: Vec<(String, PathBuf)> = if tiny.lora.is_file() {
+            vec![("std".into(), tiny.lora.clone())]
+        } else {
+            Vec::new()
+        };
+        let mut b = load(&out, |c| {
+            c.n_seq_max = 2;
+            c.adapters = adapters.clone();
+        });
         assert!(
             b.model_name().ends_with(&format!(", {}", format.name())),
             "{}",
             b.model_name()
         );
-        let answer = run(&mut b, PREFIX, &[GenRequest::new("Q").max_tokens(4)]);
-        assert_eq!(answer[0].generated_tokens, 4);
+        let mut reqs = vec![GenRequest::new("Q").max_tokens(4)];
+        if !adapters.is_empty() {
+            reqs.push(GenRequest::new("Q").max_tokens(4).adapter("std"));
+        }
+        let answers = run(&mut b, PREFIX, &reqs);
+        assert!(answers.iter().all(|a| a.generated_tokens == 4));
+        if let [base, adapted] = answers.as_slice() {
+            assert_ne!(base.token_probs, adapted.token_probs);
+        }
     }
     // Nothing half-written is left beside the outputs.
     let names: Vec<String> = std::fs::read_dir(dir.path())
