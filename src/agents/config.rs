@@ -24,7 +24,10 @@ pub struct ModelSection {
     #[serde(default = "default_seq")]
     pub n_seq_max: u32,
     pub threads: Option<i32>,
-    #[serde(default)]
+    /// Flash attention: on by default, on CPUs too (prompts about 15% faster
+    /// on 2 cores with the 0.5B model, where the questions of a stage share
+    /// one cache of many sequences).
+    #[serde(default = "default_flash_attn")]
     pub flash_attn: bool,
     #[serde(default = "default_budget")]
     pub record_budget_tokens: usize,
@@ -38,6 +41,9 @@ fn default_seq() -> u32 {
 }
 fn default_budget() -> usize {
     2600
+}
+fn default_flash_attn() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -173,7 +179,7 @@ impl AgentsConfig {
                 n_ctx: default_ctx(),
                 n_seq_max: default_seq(),
                 threads: None,
-                flash_attn: false,
+                flash_attn: default_flash_attn(),
                 record_budget_tokens: default_budget(),
             }),
             defaults: Defaults::default(),

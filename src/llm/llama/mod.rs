@@ -37,6 +37,15 @@
 //! `ensure_passive_openmp`): on a loaded 2-core VM it made prompt reading
 //! 2–20× and generation 2–10× faster.
 //!
+//! # CPU speed
+//!
+//! Prompt reading is most of an agent call's time, and on a CPU it goes at
+//! the speed of the weights' matrix kernels: formats with repacked kernels
+//! (IQ4_NL, Q4_0, Q4_K) are read 1.4–1.5× faster than those without (Q5_0,
+//! which fills most of the registry's "Q4_K_M" 0.5B model); see
+//! `requantize`. Flash attention (`flash_attn`) adds about 15% on the
+//! questions of a stage, which share one cache of many sequences.
+//!
 //! # GPU
 //!
 //! - Build machine with the CUDA toolkit: `cargo build --release --features
