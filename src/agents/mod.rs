@@ -161,8 +161,8 @@ impl Agents {
 
     /// The request `role`'s agent sends for one question: its token budget,
     /// temperature and adapter, the answer grammar, the opening every
-    /// answer to `schema` has (a prefill) and the grammar of the rest (for
-    /// a server), after the shared prefix.
+    /// answer to `schema` has (a prefill) and the texts that may follow it
+    /// (its choices), after the shared prefix.
     fn role_request(
         &self,
         role: AgentRole,

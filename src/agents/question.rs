@@ -56,6 +56,7 @@ pub fn answer_rest(schema: &serde_json::Value) -> Vec<String> {
     let Some(values) = value.get("enum").and_then(|e| e.as_array()) else {
         return Vec::new();
     };
+    let quote = if string { "\"" } else { "" };
     let mut rest = Vec::with_capacity(values.len());
     for v in values {
         let text = match (string, v) {
@@ -68,7 +69,6 @@ pub fn answer_rest(schema: &serde_json::Value) -> Vec<String> {
         if text.is_empty() || text.chars().any(escaped) {
             return Vec::new();
         }
-        let quote = if string { "\"" } else { "" };
         rest.push(format!("{text}{quote}}}"));
     }
     rest

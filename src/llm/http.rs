@@ -6,8 +6,9 @@
 //! Grammars are sent both as `grammar` (llama-server) and `guided_grammar`
 //! (vLLM); each server ignores the other's field. A request's prefill (the
 //! answer's forced opening) goes as the end of the prompt when the request
-//! lists what may follow it (`choices`, sent as their grammar), so the server spends no decoding step on
-//! it; the completion's text still starts with it. Token probabilities come
+//! lists what may follow it (`choices`, sent as their grammar), so the
+//! server spends no decoding step on it; the completion's text still starts
+//! with it. Token probabilities come
 //! from `logprobs: 1`, read in either the legacy (`tokens` +
 //! `token_logprobs`) or the chat-style (`content[]`) shape.
 //!
@@ -140,10 +141,12 @@ impl OpenAiBackend {
         // the prompt; the server then generates only the rest, under the
         // choices' grammar.
         let given = given(req);
+        let rest;
         let grammar = if given.is_empty() {
-            req.grammar.clone()
+            req.grammar.as_deref()
         } else {
-            Some(super::choices_grammar(&req.choices))
+            rest = super::choices_grammar(&req.choices);
+            Some(rest.as_str())
         };
         let mut body = json!({
             "model": self.cfg.model,

@@ -61,29 +61,33 @@ impl SeqOutput {
         if bytes.is_empty() {
             return;
         }
-        self.pending.extend_from_slice(bytes);
-        let decoded = take_utf8(&mut self.pending, false);
-        self.text.push_str(&decoded);
-        self.tokens.push(decoded);
-        self.probs.push(1.0);
+        self.append(bytes, 1.0);
         self.given += 1;
     }
 
     /// Appends one token's bytes. Returns true when a stop string now ends the
     /// text (the text is cut before it and nothing more should be generated).
     pub fn push(&mut self, piece: &[u8], prob: f32) -> bool {
-        self.pending.extend_from_slice(piece);
-        let decoded = take_utf8(&mut self.pending, false);
-        let start = self.text.len();
-        self.text.push_str(&decoded);
-        self.tokens.push(decoded);
-        self.probs.push(prob);
+        let start = self.append(piece, prob);
         if let Some(cut) = self.find_stop(start) {
             self.text.truncate(cut);
             self.stopped = true;
             self.streamed = self.streamed.min(cut);
         }
         self.stopped
+    }
+
+    /// Adds one piece: its bytes (after any left open by the last piece)
+    /// decoded as far as they make whole characters, and its probability.
+    /// Returns where its text starts.
+    fn append(&mut self, bytes: &[u8], prob: f32) -> usize {
+        self.pending.extend_from_slice(bytes);
+        let decoded = take_utf8(&mut self.pending, false);
+        let start = self.text.len();
+        self.text.push_str(&decoded);
+        self.tokens.push(decoded);
+        self.probs.push(prob);
+        start
     }
 
     /// Ends the sequence: bytes of an unfinished character become U+FFFD.
