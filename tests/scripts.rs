@@ -4,15 +4,13 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// Runs `has_bindgen_libclang` on a listing; true when it says found.
-fn detects(listing: &str) -> bool {
+/// Runs `has_bindgen_libclang` on a listing, with `dirs` as the LLVM lib
+/// dirs it also searches; true when it says found.
+fn detects_in(listing: &str, dirs: &str) -> bool {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/lib/deps.sh");
-    // no llvm dirs may answer for the listing: point the glob nowhere
     let mut child = Command::new("bash")
-        .args([
-            "-c",
-            &format!("source {script}; compgen() {{ return 1; }}; has_bindgen_libclang"),
-        ])
+        .args(["-c", &format!("source {script}; has_bindgen_libclang")])
+        .env("BINDGEN_LIBCLANG_DIRS", dirs)
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -23,6 +21,20 @@ fn detects(listing: &str) -> bool {
         .write_all(listing.as_bytes())
         .unwrap();
     child.wait().unwrap().success()
+}
+
+/// The listing alone decides: the LLVM dirs searched do not exist.
+fn detects(listing: &str) -> bool {
+    detects_in(listing, "/nonexistent/llvm-*/lib")
+}
+
+/// An LLVM lib dir holding `files`, searched with an empty linker listing.
+fn detects_files(files: &[&str]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    for f in files {
+        std::fs::write(dir.path().join(f), b"").unwrap();
+    }
+    detects_in("", dir.path().to_str().unwrap())
 }
 
 #[test]
@@ -43,4 +55,19 @@ fn the_libraries_bindgen_loads_are_found() {
     ] {
         assert!(detects(line), "{line}");
     }
+}
+
+#[test]
+fn an_llvm_dir_with_only_libclang_cpp_has_no_libclang() {
+    // Debian 12's llvm-14 runtime: what made setup skip libclang-dev and
+    // the build then fail in bindgen.
+    assert!(!detects_files(&["libclang-cpp.so.14", "libclang-cpp.so.1"]));
+    assert!(!detects_files(&[]));
+}
+
+#[test]
+fn an_llvm_dir_with_libclang_is_found() {
+    assert!(detects_files(&["libclang-cpp.so.14", "libclang-14.so.1"]));
+    assert!(detects_files(&["libclang.so.1"]));
+    assert!(detects_files(&["libclang.so"]));
 }

@@ -13,8 +13,18 @@ has_bindgen_libclang() {
     listing=$(cat)
   fi
   printf '%s\n' "$listing" | grep -Eq '(^|[[:space:]])libclang(-[0-9][0-9.]*)?\.so(\.[0-9]+)*[[:space:]]' && return 0
-  # libclang-dev without a linker cache entry: clang-sys also looks here
-  compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null || compgen -G '/usr/lib/llvm-*/lib/libclang-*.so*' >/dev/null
+  # libclang-dev without a linker cache entry: clang-sys also looks in LLVM's
+  # own lib dirs. The names are held to the same pattern: a glob such as
+  # libclang-*.so* also matches libclang-cpp.so.N, which LLVM installs
+  # without libclang (a fresh Debian 12 with llvm-14 has exactly that).
+  # BINDGEN_LIBCLANG_DIRS replaces the dirs searched (tests).
+  local dir f
+  for dir in ${BINDGEN_LIBCLANG_DIRS:-/usr/lib/llvm-*/lib}; do
+    for f in "$dir"/libclang*.so*; do
+      [ -e "$f" ] && [[ "${f##*/}" =~ ^libclang(-[0-9][0-9.]*)?\.so(\.[0-9]+)*$ ]] && return 0
+    done
+  done
+  return 1
 }
 
 # The Debian packages the build needs that are missing, space-separated.
