@@ -281,6 +281,46 @@ fn the_grammar_after_an_opening_completes_only_answers_of_the_schema() {
     }
 }
 
+/// The backend's decoding figures count what the model evaluated: letters
+/// read off the prompt's logits are generated text but no decoding step,
+/// so `gen_tok_per_s` is not inflated by them.
+#[test]
+fn answers_read_off_the_prompt_cost_no_decoded_tokens() {
+    use icdflow::agents::question::{answer_opening, answer_rest, enum_answer};
+    use icdflow::llm::choices_grammar;
+    let tiny = need_tiny!();
+    let _g = llm_common::serial();
+    let mut b = load(&tiny.model, |c| c.n_seq_max = 8);
+    let schema = enum_answer("pick", &["a", "b", "c", "x"]);
+    let (opening, rest) = (answer_opening(&schema), answer_rest(&schema));
+    let req = |q: &str| {
+        GenRequest::new(format!("{q}{opening}"))
+            .grammar(choices_grammar(&rest))
+            .max_tokens(8)
+    };
+    let before = b.stats();
+    let out = run(
+        &mut b,
+        PREFIX,
+        &[
+            req("Q1").choices(rest.clone()),
+            req("Q2").choices(rest.clone()),
+        ],
+    );
+    let after = b.stats();
+    assert!(out.iter().all(|c| rest.contains(&c.text)));
+    assert!(after.generated_tokens > before.generated_tokens);
+    assert_eq!(after.decoded_tokens, before.decoded_tokens);
+    // decoded under the grammar, every token but the last is evaluated
+    let out = run(&mut b, PREFIX, &[req("Q1"), req("Q2")]);
+    let decoded = b.stats().decoded_tokens - after.decoded_tokens;
+    let generated: usize = out.iter().map(|c| c.generated_tokens).sum();
+    assert!(
+        decoded > 0 && decoded as usize <= generated,
+        "{decoded} of {generated}"
+    );
+}
+
 /// A greedy request that lists its choices is answered from the logits
 /// over their tokens: the same answer, first token and probability as the
 /// choices' grammar gives, without decoding what can only follow.

@@ -60,6 +60,9 @@ pub struct PathFigures {
     pub prompt_tokens_per_record: f64,
     pub cached_tokens_per_record: f64,
     pub generated_tokens_per_record: f64,
+    /// Tokens evaluated while generating (one per live sequence per
+    /// decoding step); answers read off the prompt's logits need none.
+    pub decoded_tokens_per_record: f64,
     pub prompt_tok_per_s: f64,
     pub gen_tok_per_s: f64,
     pub agent_calls_per_record: f64,
@@ -179,13 +182,14 @@ fn measure(
         prompt_tokens_per_record: d(|s| s.prompt_tokens) / n,
         cached_tokens_per_record: d(|s| s.cached_tokens) / n,
         generated_tokens_per_record: d(|s| s.generated_tokens) / n,
+        decoded_tokens_per_record: d(|s| s.decoded_tokens) / n,
         prompt_tok_per_s: if prompt_ms > 0.0 {
             d(|s| s.prompt_tokens) * 1e3 / prompt_ms
         } else {
             0.0
         },
         gen_tok_per_s: if gen_ms > 0.0 {
-            d(|s| s.generated_tokens) * 1e3 / gen_ms
+            d(|s| s.decoded_tokens) * 1e3 / gen_ms
         } else {
             0.0
         },
@@ -366,7 +370,7 @@ pub fn format_report(r: &BenchReport) -> String {
     );
     let mut row = |name: &str, f: &PathFigures| {
         s.push_str(&format!(
-            "{name:<7} {} records  {:.2} rec/s  latency mean {:.0} ms  p50 {:.0}  p90 {:.0}  max {:.0}\n        tokens/record: prompt {:.0} (cached {:.0})  generated {:.0}  calls {:.1}  prompt {:.0} tok/s  gen {:.1} tok/s\n        per stage (ms): {}\n",
+            "{name:<7} {} records  {:.2} rec/s  latency mean {:.0} ms  p50 {:.0}  p90 {:.0}  max {:.0}\n        tokens/record: prompt {:.0} (cached {:.0})  generated {:.0} (decoded {:.0})  calls {:.1}  prompt {:.0} tok/s  decoding {:.1} tok/s\n        per stage (ms): {}\n",
             f.records,
             f.records_per_s,
             f.latency_ms_mean,
@@ -376,6 +380,7 @@ pub fn format_report(r: &BenchReport) -> String {
             f.prompt_tokens_per_record,
             f.cached_tokens_per_record,
             f.generated_tokens_per_record,
+            f.decoded_tokens_per_record,
             f.agent_calls_per_record,
             f.prompt_tok_per_s,
             f.gen_tok_per_s,

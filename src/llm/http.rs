@@ -332,6 +332,8 @@ impl OpenAiBackend {
         self.stats.prompt_tokens += prompt.saturating_sub(a.cached_tokens) as u64;
         self.stats.cached_tokens += a.cached_tokens as u64;
         self.stats.generated_tokens += generated as u64;
+        // a server decodes every token it returns
+        self.stats.decoded_tokens += generated as u64;
         match (a.prompt_ms, a.gen_ms) {
             (Some(p), Some(g)) => {
                 self.stats.prompt_ms += p;

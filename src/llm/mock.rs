@@ -127,6 +127,7 @@ impl Backend for ScriptedBackend {
                 on_token(i, t);
             }
             self.stats.generated_tokens += tokens.len() as u64;
+            self.stats.decoded_tokens += tokens.len() as u64;
             out.push(Completion {
                 token_probs: vec![answer.prob; tokens.len()],
                 generated_tokens: tokens.len(),

@@ -223,8 +223,13 @@ pub struct BackendStats {
     /// Prompt tokens reused from the KV cache, or shared with another
     /// request of the same call, instead of being evaluated.
     pub cached_tokens: u64,
-    /// Tokens generated.
+    /// Tokens generated (answer text, including pieces a finite answer set
+    /// gives without a decoding step).
     pub generated_tokens: u64,
+    /// Tokens the model evaluated while generating: one per live sequence
+    /// per decoding step. An answer read off the prompt's last logits needs
+    /// none, so this, not `generated_tokens`, is what `gen_ms` was spent on.
+    pub decoded_tokens: u64,
     /// Time spent evaluating prompts, ms.
     pub prompt_ms: f64,
     /// Time spent generating, ms.
@@ -238,9 +243,10 @@ impl BackendStats {
     pub fn prompt_tok_per_s(&self) -> f64 {
         per_second(self.prompt_tokens, self.prompt_ms)
     }
-    /// Generation speed (all sequences together), tokens per second.
+    /// Decoding speed (all sequences together): tokens evaluated while
+    /// generating, per second.
     pub fn gen_tok_per_s(&self) -> f64 {
-        per_second(self.generated_tokens, self.gen_ms)
+        per_second(self.decoded_tokens, self.gen_ms)
     }
 }
 
@@ -390,11 +396,15 @@ mod tests {
             prompt_tokens: 100,
             prompt_ms: 500.0,
             generated_tokens: 10,
+            decoded_tokens: 4,
             gen_ms: 0.0,
             ..Default::default()
         };
         assert_eq!(s.prompt_tok_per_s(), 200.0);
         assert_eq!(s.gen_tok_per_s(), 0.0);
+        // the rate counts what the model evaluated, not the pieces given
+        let s = BackendStats { gen_ms: 100.0, ..s };
+        assert_eq!(s.gen_tok_per_s(), 40.0);
     }
 
     #[test]

@@ -755,6 +755,7 @@ impl LlamaCppBackend {
                 }
                 break;
             }
+            self.stats.decoded_tokens += live.len() as u64;
             match self.ctx.decode(&mut batch) {
                 Ok(()) => {}
                 Err(DecodeError::NoKvCacheSlot) => {
