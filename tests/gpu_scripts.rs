@@ -84,6 +84,7 @@ fn figures_combine_both_benchmarks() {
     shared["records_per_s"] = 12.5.into();
     shared["prompt_tok_per_s"] = 9000.0.into();
     shared["gen_tok_per_s"] = 300.0.into();
+    shared["decoded_tokens_per_record"] = 2.5.into();
     ours["gpu_memory_mb"] = 2048.0.into();
     std::fs::write(d.join("ours.json"), ours.to_string()).unwrap();
     let llama = serde_json::json!([
@@ -117,6 +118,18 @@ fn figures_combine_both_benchmarks() {
     let fig: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("fig.json")).unwrap()).unwrap();
     assert_eq!(fig["gpu_memory_gb"], 2.0);
+    // every answer read off the prompt's logits: no decoding rate to compare
+    ours["shared"]["decoded_tokens_per_record"] = 0.0.into();
+    ours["shared"]["gen_tok_per_s"] = 0.0.into();
+    std::fs::write(d.join("ours.json"), ours.to_string()).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/gpu-figures.py"))
+        .args([d.join("llama.json"), d.join("ours.json")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("generation: no decoding step"), "{text}");
     // a llama-bench file without a generation run is an error, not a ratio of nothing
     std::fs::write(
         d.join("llama.json"),
