@@ -755,9 +755,8 @@ impl LlamaCppBackend {
                 }
                 break;
             }
-            self.stats.decoded_tokens += live.len() as u64;
             match self.ctx.decode(&mut batch) {
-                Ok(()) => {}
+                Ok(()) => self.stats.decoded_tokens += live.len() as u64,
                 Err(DecodeError::NoKvCacheSlot) => {
                     for &k in &live {
                         runs[k].end(FinishReason::ContextFull, start);
